@@ -1,0 +1,274 @@
+"""Assets: nested under a version (``…/versions/{v}/assets/``) and by id (``/api/assets/``)."""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse, RedirectResponse
+
+from ..archive import Archive
+from ..db.models import Asset, Dandiset
+from ..services import assets as service
+from ..services import metadata as md
+from ..services.errors import BadRequest
+from ..services.versions import get_readable_version
+from .deps import ArchiveDep, SessionDep, UserDep
+from .pagination import Page, PageParams, page_params, paginated
+from .schemas import AssetOut, AssetValidation, AssetWrite, PathAsset, PathEntryOut
+
+router = APIRouter(prefix="/api/dandisets/{dandiset_id}/versions/{version}/assets", tags=["assets"])
+by_id = APIRouter(prefix="/api/assets", tags=["assets"])
+PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+def is_embargoed(dandiset: Dandiset) -> bool:
+    return dandiset.embargo_status != "OPEN"
+
+
+def full_metadata(archive: Archive, asset: Asset, embargoed: bool) -> dict[str, Any]:
+    return md.asset_full_metadata(archive, asset, embargoed=embargoed)
+
+
+def asset_out(
+    archive: Archive, asset: Asset, *, metadata: bool, embargoed: bool = False
+) -> AssetOut:
+    return AssetOut(
+        asset_id=asset.id,
+        blob=asset.blob_id,
+        zarr=None,
+        path=asset.path,
+        size=asset.size,
+        created=asset.created,
+        modified=asset.modified,
+        metadata=full_metadata(archive, asset, embargoed) if metadata else None,
+    )
+
+
+def download_redirect(
+    archive: Archive, asset: Asset, disposition: str = "attachment"
+) -> RedirectResponse:
+    if asset.blob is None:
+        raise BadRequest("This asset has no blob to download.")
+    filename = posixpath.basename(asset.path) if disposition == "attachment" else None
+    url = archive.store.presign_download(
+        asset.blob.key, archive.settings.download_url_expiry_seconds, filename
+    )
+    return RedirectResponse(url, status_code=302)
+
+
+# -- nested under a version -----------------------------------------------------------------
+
+
+@router.get(
+    "/", response_model=Page[AssetOut], response_model_exclude_none=False, summary="List assets"
+)
+def list_assets(
+    request: Request,
+    archive: ArchiveDep,
+    session: SessionDep,
+    user: UserDep,
+    dandiset_id: str,
+    version: str,
+    params: PageDep,
+    path: str | None = Query(None, description="Path prefix (or the exact path of one asset)"),
+    glob: str | None = Query(None, description="Pattern over paths; '*' and '?' are wildcards"),
+    metadata: bool = Query(False, description="Include each asset's full metadata"),
+    zarr: bool = Query(False, description="Only Zarr assets"),
+    order: str | None = Query(
+        None, description="path (default), created or modified; '-' reverses"
+    ),
+) -> JSONResponse:
+    dandiset, found = get_readable_version(session, user, dandiset_id, version)
+    if zarr:
+        return JSONResponse(paginated(request, params, 0, [], False))
+    page = service.list_assets(
+        session,
+        found,
+        path=path,
+        glob=glob,
+        order=order,
+        page=params.page,
+        page_size=params.page_size,
+    )
+    embargoed = is_embargoed(dandiset)
+    # Built directly: without metadata=true the key is left out, not sent as null.
+    results = [
+        asset_out(archive, a, metadata=metadata, embargoed=embargoed).model_dump(
+            mode="json", exclude=None if metadata else {"metadata"}
+        )
+        for a in page.assets
+    ]
+    return JSONResponse(paginated(request, params, page.count, results, page.has_next))
+
+
+@router.post("/", response_model=AssetOut, summary="Add an asset to the draft")
+def create_asset(
+    archive: ArchiveDep,
+    session: SessionDep,
+    user: UserDep,
+    dandiset_id: str,
+    version: str,
+    body: AssetWrite,
+) -> AssetOut:
+    if body.zarr_id is not None:
+        raise BadRequest("Zarr assets are not supported yet; upload a blob instead.")
+    asset = service.add_asset(
+        archive, session, user, dandiset_id, version, body.metadata, body.blob_id
+    )
+    embargoed = is_embargoed(asset_dandiset(session, dandiset_id))
+    return asset_out(archive, asset, metadata=True, embargoed=embargoed)
+
+
+def asset_dandiset(session: SessionDep, dandiset_id: str) -> Dandiset:
+    from ..services.dandisets import get_dandiset
+
+    return get_dandiset(session, dandiset_id)
+
+
+@router.get("/paths/", response_model=Page[PathEntryOut], summary="Folders and files in a folder")
+def list_paths(
+    request: Request,
+    archive: ArchiveDep,
+    session: SessionDep,
+    user: UserDep,
+    dandiset_id: str,
+    version: str,
+    params: PageDep,
+    path_prefix: str = Query("", description="Folder to list; empty for the root"),
+) -> dict:
+    _, found = get_readable_version(session, user, dandiset_id, version)
+    count, entries = service.list_folder(session, found, path_prefix, params.page, params.page_size)
+    results = [
+        PathEntryOut(
+            path=e.path,
+            version=found.id,
+            aggregate_files=e.file_count,
+            aggregate_size=e.total_size,
+            asset=PathAsset(
+                asset_id=e.asset_id, url=f"{archive.settings.api_url}/assets/{e.asset_id}/download/"
+            )
+            if e.asset_id
+            else None,
+        )
+        for e in entries
+    ]
+    return paginated(request, params, count, results, params.offset + len(results) < count)
+
+
+@router.get("/{asset_id}/", summary="Full metadata of an asset")
+def get_asset_metadata(
+    archive: ArchiveDep,
+    session: SessionDep,
+    user: UserDep,
+    dandiset_id: str,
+    version: str,
+    asset_id: str,
+) -> dict[str, Any]:
+    dandiset, found = get_readable_version(session, user, dandiset_id, version)
+    asset = service.get_asset_in_version(session, found, asset_id)
+    return full_metadata(archive, asset, is_embargoed(dandiset))
+
+
+@router.put("/{asset_id}/", response_model=AssetOut, summary="Replace an asset of the draft")
+def update_asset(
+    archive: ArchiveDep,
+    session: SessionDep,
+    user: UserDep,
+    dandiset_id: str,
+    version: str,
+    asset_id: str,
+    body: AssetWrite,
+) -> AssetOut:
+    if body.zarr_id is not None:
+        raise BadRequest("Zarr assets are not supported yet; upload a blob instead.")
+    asset = service.update_asset(
+        archive, session, user, dandiset_id, version, asset_id, body.metadata, body.blob_id
+    )
+    embargoed = is_embargoed(asset_dandiset(session, dandiset_id))
+    return asset_out(archive, asset, metadata=True, embargoed=embargoed)
+
+
+@router.delete("/{asset_id}/", status_code=204, summary="Remove an asset from the draft")
+def delete_asset(
+    archive: ArchiveDep,
+    session: SessionDep,
+    user: UserDep,
+    dandiset_id: str,
+    version: str,
+    asset_id: str,
+) -> Response:
+    service.remove_asset(archive, session, user, dandiset_id, version, asset_id)
+    return Response(status_code=204)
+
+
+@router.get("/{asset_id}/info/", response_model=AssetOut, summary="An asset with its metadata")
+def get_asset_info(
+    archive: ArchiveDep,
+    session: SessionDep,
+    user: UserDep,
+    dandiset_id: str,
+    version: str,
+    asset_id: str,
+) -> AssetOut:
+    dandiset, found = get_readable_version(session, user, dandiset_id, version)
+    asset = service.get_asset_in_version(session, found, asset_id)
+    return asset_out(archive, asset, metadata=True, embargoed=is_embargoed(dandiset))
+
+
+@router.get("/{asset_id}/validation/", response_model=AssetValidation, summary="Validation state")
+def get_asset_validation(
+    session: SessionDep, user: UserDep, dandiset_id: str, version: str, asset_id: str
+) -> AssetValidation:
+    _, found = get_readable_version(session, user, dandiset_id, version)
+    asset = service.get_asset_in_version(session, found, asset_id)
+    return AssetValidation(
+        status=asset.status.value, validation_errors=asset.validation_errors or []
+    )
+
+
+@router.api_route("/{asset_id}/download/", methods=["GET", "HEAD"], summary="Download (redirect)")
+def download_nested(
+    archive: ArchiveDep,
+    session: SessionDep,
+    user: UserDep,
+    dandiset_id: str,
+    version: str,
+    asset_id: str,
+    content_disposition: Literal["attachment", "inline"] = "attachment",
+) -> RedirectResponse:
+    _, found = get_readable_version(session, user, dandiset_id, version)
+    asset = service.get_asset_in_version(session, found, asset_id)
+    return download_redirect(archive, asset, content_disposition)
+
+
+# -- by asset id ----------------------------------------------------------------------------
+
+
+@by_id.get("/{asset_id}/", summary="Full metadata of an asset")
+def asset_metadata(
+    archive: ArchiveDep, session: SessionDep, user: UserDep, asset_id: str
+) -> dict[str, Any]:
+    asset, embargoed = service.get_readable_asset(session, user, asset_id)
+    return full_metadata(archive, asset, embargoed)
+
+
+@by_id.api_route(
+    "/{asset_id}/info/", methods=["GET", "HEAD"], response_model=AssetOut, summary="Asset"
+)
+def asset_info(archive: ArchiveDep, session: SessionDep, user: UserDep, asset_id: str) -> AssetOut:
+    asset, embargoed = service.get_readable_asset(session, user, asset_id)
+    return asset_out(archive, asset, metadata=True, embargoed=embargoed)
+
+
+@by_id.api_route("/{asset_id}/download/", methods=["GET", "HEAD"], summary="Download (redirect)")
+def asset_download(
+    archive: ArchiveDep,
+    session: SessionDep,
+    user: UserDep,
+    asset_id: str,
+    content_disposition: Literal["attachment", "inline"] = "attachment",
+) -> RedirectResponse:
+    asset, _ = service.get_readable_asset(session, user, asset_id)
+    return download_redirect(archive, asset, content_disposition)

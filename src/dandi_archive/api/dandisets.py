@@ -1,0 +1,183 @@
+"""``/api/dandisets/``: list, create, read and delete Dandisets; owners; pending uploads."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..db.models import Dandiset, Upload, Version
+from ..services import dandisets as service
+from ..services import uploads
+from ..services.errors import BadRequest
+from ..services.paths import version_totals
+from ..services.permissions import require_owner, require_readable
+from .deps import ArchiveDep, SessionDep, UserDep
+from .pagination import Page, PageParams, page_params, paginated
+from .schemas import (
+    DandisetCreate,
+    DandisetOut,
+    OwnerOut,
+    OwnerRef,
+    UploadOut,
+    dandiset_summary,
+    owner_out,
+    version_detail,
+    version_summary,
+)
+
+router = APIRouter(prefix="/api/dandisets", tags=["dandisets"])
+PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+def active_uploads(session: Session, dandiset_ids: list[int]) -> dict[int, int]:
+    rows = session.execute(
+        select(Upload.dandiset_id, func.count())
+        .where(Upload.dandiset_id.in_(dandiset_ids))
+        .group_by(Upload.dandiset_id)
+    )
+    return {dandiset_id: count for dandiset_id, count in rows}
+
+
+def dandisets_out(
+    session: Session, dandisets: list[Dandiset], *, detail: bool
+) -> list[DandisetOut]:
+    """Dandisets with their draft and newest published version, in a fixed few queries."""
+    ids = [d.id for d in dandisets]
+    drafts, published = service.versions_for_listing(session, ids)
+    totals = version_totals(session, [v.id for v in [*drafts.values(), *published.values()]])
+    uploads_by_id = active_uploads(session, ids) if detail else {}
+
+    def describe(version: Version | None) -> object:
+        if version is None:
+            return None
+        if detail:
+            return version_detail(
+                version, totals[version.id], uploads_by_id.get(version.dandiset_id, 0)
+            )
+        return version_summary(version, totals[version.id])
+
+    out = []
+    for dandiset in dandisets:
+        draft, newest = drafts.get(dandiset.id), published.get(dandiset.id)
+        contact_source = (newest or draft).metadata_ if (newest or draft) else {}
+        out.append(
+            DandisetOut(
+                **dandiset_summary(dandiset, contact_source).model_dump(),
+                most_recent_published_version=describe(newest),
+                draft_version=describe(draft),
+            )
+        )
+    return out
+
+
+@router.get("/", response_model=Page[DandisetOut], summary="List Dandisets")
+def list_dandisets(
+    request: Request,
+    session: SessionDep,
+    user: UserDep,
+    params: PageDep,
+    draft: bool = Query(True, description="false: only Dandisets with a published version"),
+    empty: bool = Query(True, description="false: leave out Dandisets without files"),
+    embargoed: bool = Query(False, description="true: include embargoed Dandisets you own"),
+    user_filter: str | None = Query(None, alias="user", description="'me': only yours"),
+    search: str | None = Query(None, description="Words that must all appear in the metadata"),
+    ordering: str | None = Query(None, description="id, name, modified or size; '-' reverses"),
+) -> dict:
+    if user_filter not in (None, "me"):
+        raise BadRequest("The only supported value of 'user' is 'me'.")
+    query = service.DandisetQuery(
+        user=user,
+        draft=draft,
+        empty=empty,
+        embargoed=embargoed,
+        mine=user_filter == "me",
+        search=search,
+        ordering=ordering,
+    )
+    stmt = service.query_dandisets(session, query)
+    count = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    dandisets = list(session.scalars(stmt.offset(params.offset).limit(params.page_size)))
+    results = dandisets_out(session, dandisets, detail=False)
+    return paginated(request, params, count, results, params.offset + len(results) < count)
+
+
+@router.post("/", response_model=DandisetOut, summary="Create a Dandiset")
+def create_dandiset(
+    archive: ArchiveDep,
+    session: SessionDep,
+    user: UserDep,
+    body: DandisetCreate,
+    embargo: bool = Query(False, description="Keep the data private until the embargo ends"),
+    embargo_end_date: date | None = Query(None, description="Default: two years from today"),
+) -> DandisetOut:
+    dandiset = service.create_dandiset(
+        archive,
+        session,
+        user,
+        body.name,
+        body.metadata,
+        embargo=embargo,
+        embargo_end_date=embargo_end_date,
+    )
+    return dandisets_out(session, [dandiset], detail=True)[0]
+
+
+@router.get("/{dandiset_id}/", response_model=DandisetOut, summary="A Dandiset")
+def get_dandiset(session: SessionDep, user: UserDep, dandiset_id: str) -> DandisetOut:
+    dandiset = service.get_readable_dandiset(session, dandiset_id, user)
+    return dandisets_out(session, [dandiset], detail=True)[0]
+
+
+@router.delete("/{dandiset_id}/", status_code=204, summary="Delete a Dandiset never published")
+def delete_dandiset(
+    archive: ArchiveDep, session: SessionDep, user: UserDep, dandiset_id: str
+) -> Response:
+    service.delete_dandiset(archive, session, user, dandiset_id)
+    return Response(status_code=204)
+
+
+@router.get("/{dandiset_id}/users/", response_model=list[OwnerOut], summary="Owners")
+def get_owners(session: SessionDep, user: UserDep, dandiset_id: str) -> list[OwnerOut]:
+    dandiset = service.get_readable_dandiset(session, dandiset_id, user)
+    return [owner_out(u, with_email=user is not None) for u in service.owners(session, dandiset)]
+
+
+@router.put("/{dandiset_id}/users/", response_model=list[OwnerOut], summary="Replace the owners")
+def set_owners(
+    session: SessionDep, user: UserDep, dandiset_id: str, body: list[OwnerRef]
+) -> list[OwnerOut]:
+    new_owners = service.set_owners(session, user, dandiset_id, [o.model_dump() for o in body])
+    return [owner_out(u, with_email=True) for u in new_owners]
+
+
+@router.get("/{dandiset_id}/uploads/", response_model=Page[UploadOut], summary="Unfinished uploads")
+def list_uploads(
+    request: Request, session: SessionDep, user: UserDep, dandiset_id: str, params: PageDep
+) -> dict:
+    dandiset = service.get_dandiset(session, dandiset_id)
+    require_owner(session, dandiset, user)
+    query = select(Upload).where(Upload.dandiset_id == dandiset.id)
+    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(Upload.created).offset(params.offset).limit(params.page_size)
+    )
+    results = [
+        UploadOut(upload_id=u.id, blob=u.key, etag=u.etag, size=u.size, created=u.created)
+        for u in rows
+    ]
+    return paginated(request, params, count, results, params.offset + len(results) < count)
+
+
+@router.delete("/{dandiset_id}/uploads/", status_code=204, summary="Cancel unfinished uploads")
+def cancel_uploads(
+    archive: ArchiveDep, session: SessionDep, user: UserDep, dandiset_id: str
+) -> Response:
+    dandiset = service.get_dandiset(session, dandiset_id)
+    require_readable(session, dandiset, user)
+    require_owner(session, dandiset, user)
+    uploads.cancel_uploads(archive, session, dandiset.id)
+    return Response(status_code=204)

@@ -1,0 +1,56 @@
+"""Server discovery (what the dandi client asks first) and the metadata JSON Schemas."""
+
+from __future__ import annotations
+
+from importlib.metadata import version as package_version
+from typing import Any
+
+from dandischema.conf import get_instance_config
+from dandischema.consts import ALLOWED_INPUT_SCHEMAS, DANDI_SCHEMA_VERSION
+from fastapi import APIRouter, Query
+
+from ..services.errors import BadRequest
+from .deps import ArchiveDep
+
+router = APIRouter(tags=["info"])
+
+SCHEMA_MODELS = ("Dandiset", "Asset", "PublishedDandiset", "PublishedAsset")
+# Oldest dandi client that speaks this API (the one api.dandiarchive.org requires).
+CLI_MINIMAL_VERSION = "0.74.0"
+
+
+def server_info(archive: ArchiveDep) -> dict[str, Any]:
+    settings = archive.settings
+    return {
+        "instance_config": get_instance_config().model_dump(mode="json"),
+        "schema_version": DANDI_SCHEMA_VERSION,
+        "schema_url": f"{settings.api_url}/schemas/?model=Dandiset",
+        "allowed_schema_versions": list(ALLOWED_INPUT_SCHEMAS),
+        "version": package_version("dandi-archive"),
+        "services": {
+            "api": {"url": settings.api_url},
+            "webui": {"url": settings.webui_url},
+            "jupyterhub": {"url": settings.jupyterhub_url},
+        },
+        "cli-minimal-version": CLI_MINIMAL_VERSION,
+        "cli-requires-python": ">=3.10",
+        "cli-bad-versions": [],
+    }
+
+
+router.add_api_route("/server-info", server_info, methods=["GET"], summary="Server information")
+router.add_api_route("/api/info/", server_info, methods=["GET"], summary="Server information")
+
+
+@router.get("/api/schemas/available/", summary="Models whose JSON Schema is served")
+def available_schemas() -> list[str]:
+    return list(SCHEMA_MODELS)
+
+
+@router.get("/api/schemas/", summary="JSON Schema of a dandischema model")
+def schema(model: str = Query(description="One of " + ", ".join(SCHEMA_MODELS))) -> dict[str, Any]:
+    from dandischema import models
+
+    if model not in SCHEMA_MODELS:
+        raise BadRequest(f"Unknown model {model!r}; choose one of {', '.join(SCHEMA_MODELS)}.")
+    return getattr(models, model).model_json_schema(mode="validation")

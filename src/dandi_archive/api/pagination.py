@@ -1,0 +1,58 @@
+"""Page-number pagination as api.dandiarchive.org does it: ``page`` (1-based) and
+``page_size`` (at most 1000) in, ``{count, next, previous, results}`` out, where
+``next`` is this URL with ``page`` replaced, so clients can fetch pages in parallel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Query, Request
+from pydantic import BaseModel
+
+MAX_PAGE_SIZE = 1000
+T = TypeVar("T")
+
+
+@dataclass
+class PageParams:
+    page: int
+    page_size: int
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+
+def page_params(
+    page: Annotated[int, Query(ge=1, description="Page number, from 1")] = 1,
+    page_size: Annotated[
+        int, Query(ge=1, le=MAX_PAGE_SIZE, description="Results per page (at most 1000)")
+    ] = 100,
+) -> PageParams:
+    return PageParams(page, page_size)
+
+
+class Page(BaseModel, Generic[T]):
+    count: int | None
+    next: str | None
+    previous: str | None
+    results: list[T]
+
+
+def page_links(
+    request: Request, params: PageParams, has_next: bool
+) -> tuple[str | None, str | None]:
+    def link(page: int) -> str:
+        return str(request.url.include_query_params(page=page))
+
+    following = link(params.page + 1) if has_next else None
+    previous = link(params.page - 1) if params.page > 1 else None
+    return following, previous
+
+
+def paginated(
+    request: Request, params: PageParams, count: int | None, results: list[Any], has_next: bool
+) -> dict[str, Any]:
+    following, previous = page_links(request, params, has_next)
+    return {"count": count, "next": following, "previous": previous, "results": results}

@@ -1,0 +1,43 @@
+"""The caller's account and API key."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ..services import users
+from ..services.errors import NotAuthenticated
+from ..services.permissions import require_approved
+from .deps import SessionDep, UserDep
+from .schemas import UserOut
+
+router = APIRouter(prefix="/api", tags=["users"])
+
+
+def get_token(session: SessionDep, user: UserDep) -> str:
+    """The caller's API key (created on first use)."""
+    return users.get_or_create_api_key(session, require_approved(user))
+
+
+def regenerate_token(session: SessionDep, user: UserDep) -> str:
+    """Replace the caller's API key with a new one."""
+    return users.regenerate_api_key(session, require_approved(user))
+
+
+# The dandi client asks for /auth/token without the slash; answer it directly.
+for path in ("/auth/token/", "/auth/token"):
+    router.add_api_route(path, get_token, methods=["GET"], summary="Get your API key")
+    router.add_api_route(path, regenerate_token, methods=["POST"], summary="New API key")
+
+
+@router.get("/users/me/", response_model=UserOut, summary="Your account")
+def me(user: UserDep) -> UserOut:
+    if user is None:
+        raise NotAuthenticated()
+    return UserOut(**users.describe_user(user))
+
+
+@router.get("/users/search/", response_model=list[UserOut], summary="Find approved users")
+def search(session: SessionDep, user: UserDep, username: str = "") -> list[UserOut]:
+    if user is None:
+        raise NotAuthenticated()
+    return [UserOut(**users.describe_user(u)) for u in users.search_users(session, username)]

@@ -1,0 +1,95 @@
+"""``/api/dandisets/{id}/versions/``: versions, their metadata and validation state."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..db.models import Dandiset, Version
+from ..services import metadata as md
+from ..services import versions as service
+from ..services.paths import version_totals
+from .dandisets import active_uploads
+from .deps import ArchiveDep, SessionDep, UserDep
+from .pagination import Page, PageParams, page_params, paginated
+from .schemas import VersionInfo, VersionListItem, VersionUpdate, dandiset_summary, version_detail
+
+router = APIRouter(prefix="/api/dandisets/{dandiset_id}/versions", tags=["versions"])
+
+
+def version_items(
+    session: Session, dandiset: Dandiset, versions: list[Version]
+) -> list[VersionListItem]:
+    totals = version_totals(session, [v.id for v in versions])
+    uploads = active_uploads(session, [dandiset.id]).get(dandiset.id, 0)
+    summary = dandiset_summary(dandiset, versions[-1].metadata_ if versions else {})
+    return [
+        VersionListItem(**version_detail(v, totals[v.id], uploads).model_dump(), dandiset=summary)
+        for v in versions
+    ]
+
+
+def version_info(session: Session, dandiset: Dandiset, version: Version) -> VersionInfo:
+    item = version_items(session, dandiset, [version])[0]
+    return VersionInfo(
+        **item.model_dump(),
+        asset_validation_errors=service.asset_validation_errors(session, version),
+        version_validation_errors=version.validation_errors or [],
+        metadata=version.metadata_,
+        contact_person=md.contact_person(version.metadata_),
+    )
+
+
+@router.get("/", response_model=Page[VersionListItem], summary="Versions of a Dandiset")
+def list_versions(
+    request: Request,
+    session: SessionDep,
+    user: UserDep,
+    dandiset_id: str,
+    params: Annotated[PageParams, Depends(page_params)],
+    order: str | None = Query(None, description="'created' (default) or '-created'"),
+) -> dict:
+    from ..services.dandisets import get_readable_dandiset
+
+    dandiset = get_readable_dandiset(session, dandiset_id, user)
+    query = service.list_versions(session, dandiset, order)
+    count = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    versions = list(session.scalars(query.offset(params.offset).limit(params.page_size)))
+    results = version_items(session, dandiset, versions)
+    return paginated(request, params, count, results, params.offset + len(results) < count)
+
+
+@router.get("/{version}/", summary="Metadata of a version (as stored, computed fields included)")
+def get_version_metadata(
+    session: SessionDep, user: UserDep, dandiset_id: str, version: str
+) -> dict[str, Any]:
+    _, found = service.get_readable_version(session, user, dandiset_id, version)
+    return found.metadata_
+
+
+@router.put("/{version}/", response_model=VersionInfo, summary="Change the draft's metadata")
+def update_version(
+    archive: ArchiveDep,
+    session: SessionDep,
+    user: UserDep,
+    dandiset_id: str,
+    version: str,
+    body: VersionUpdate,
+) -> VersionInfo:
+    draft = service.update_draft_metadata(
+        archive, session, user, dandiset_id, version, body.name, body.metadata
+    )
+    return version_info(session, draft.dandiset, draft)
+
+
+@router.get(
+    "/{version}/info/", response_model=VersionInfo, summary="A version with its validation state"
+)
+def get_version_info(
+    session: SessionDep, user: UserDep, dandiset_id: str, version: str
+) -> VersionInfo:
+    dandiset, found = service.get_readable_version(session, user, dandiset_id, version)
+    return version_info(session, dandiset, found)

@@ -1,0 +1,70 @@
+"""The ASGI application: routers, error handling and the background-job lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from .api import assets, bucket, dandisets, errors, info, uploads, users, versions
+from .archive import Archive, build_archive
+from .config import Settings
+from .storage.folder import FolderStore
+from .tasks.queue import InProcessQueue
+
+DESCRIPTION = """
+A DANDI archive: Dandisets of neurophysiology data, their versions and assets.
+Send your API key as `Authorization: token <key>`; get it from `/api/auth/token/`.
+"""
+
+
+def create_app(archive: Archive | None = None, settings: Settings | None = None) -> FastAPI:
+    if archive is None:
+        archive = build_archive(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if isinstance(archive.jobs, InProcessQueue):
+            archive.jobs.submit("sweep")  # pick up work a previous run left unfinished
+        yield
+
+    app = FastAPI(
+        title="DANDI Archive API",
+        description=DESCRIPTION,
+        version=info.package_version("dandi-archive"),
+        docs_url="/swagger/",
+        redoc_url="/redoc/",
+        openapi_url="/api/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.archive = archive
+    errors.install(app)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["GET", "HEAD", "OPTIONS"],
+        allow_headers=["*"],
+        expose_headers=["Location", "ETag", "Content-Range"],
+    )
+    for module in (info, users, dandisets, versions, uploads):
+        app.include_router(module.router)
+    app.include_router(assets.router)
+    app.include_router(assets.by_id)
+    if isinstance(archive.store, FolderStore):
+        app.include_router(bucket.router)
+
+    @app.get("/api/docs/swagger/", include_in_schema=False)
+    def swagger_redirect() -> RedirectResponse:
+        return RedirectResponse("/swagger/", status_code=301)
+
+    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
+    def home() -> str:
+        return (
+            "<!doctype html><title>DANDI Archive</title>"
+            "<h1>DANDI Archive</h1><p>API documentation: <a href='/swagger/'>/swagger/</a></p>"
+        )
+
+    return app

@@ -1,0 +1,169 @@
+"""The ``dandi-archive`` command: run the server and workers, manage users.
+
+Every command reads the same settings (``--data-dir`` or the ``DANDI_ARCHIVE_*``
+environment variables), so ``user create`` talks to the database ``serve`` uses.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .config import Settings
+
+data_dir_option = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="DANDI_ARCHIVE_DATA_DIR",
+    default="archive-data",
+    show_default=True,
+    help="Folder of the embedded database and bucket (also DANDI_ARCHIVE_DATA_DIR).",
+)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def migrate_database(settings: Settings) -> None:
+    from .db.migrate import upgrade
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.sqlalchemy_url)
+
+
+@click.group()
+@click.option("--log-level", default="INFO", show_default=True)
+def main(log_level: str) -> None:
+    """A self-hostable DANDI archive."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on  [default: 127.0.0.1]")
+@click.option("--port", type=int, default=None, help="Port to listen on  [default: 8000]")
+@click.option(
+    "--workers",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Server processes (more than one needs PostgreSQL and a broker).",
+)
+@data_dir_option
+def serve(host: str | None, port: int | None, workers: int, data_dir: Path) -> None:
+    """Run the archive (API, bucket URLs and, without a broker, background jobs)."""
+    import uvicorn
+
+    settings = load_settings(host=host, port=port, data_dir=data_dir)
+    if workers > 1 and (settings.uses_sqlite or not settings.broker_url):
+        raise click.UsageError(
+            "Several server processes need PostgreSQL and a broker "
+            "(DANDI_ARCHIVE_DATABASE_URL, DANDI_ARCHIVE_BROKER_URL)."
+        )
+    migrate_database(settings)
+    # The worker processes read their settings from the environment, like every command.
+    os.environ["DANDI_ARCHIVE_HOST"] = settings.host
+    os.environ["DANDI_ARCHIVE_PORT"] = str(settings.port)
+    os.environ["DANDI_ARCHIVE_DATA_DIR"] = str(settings.data_dir)
+    os.environ.setdefault("DANDI_ARCHIVE_SECRET_KEY", settings.signing_key)
+    click.echo(
+        f"DANDI archive at {settings.public_url}/ (API docs: {settings.public_url}/swagger/)"
+    )
+    uvicorn.run(
+        "dandi_archive.asgi:app",
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        proxy_headers=True,
+    )
+
+
+@main.command()
+@data_dir_option
+def migrate(data_dir: Path) -> None:
+    """Create or upgrade the database schema."""
+    migrate_database(load_settings(data_dir=data_dir))
+    click.echo("Database is up to date.")
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.option(
+    "--beat/--no-beat",
+    default=True,
+    show_default=True,
+    help="Also run the scheduler of periodic jobs (run it in one worker only).",
+)
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+def worker(beat: bool, celery_args: tuple[str, ...]) -> None:
+    """Run a Celery worker for background jobs (needs DANDI_ARCHIVE_BROKER_URL)."""
+    from .tasks.celery_app import make_celery
+
+    settings = Settings()
+    if not settings.broker_url:
+        raise click.UsageError("Set DANDI_ARCHIVE_BROKER_URL (redis:// or amqp://) to run workers.")
+    app = make_celery(settings.broker_url)
+    argv = ["worker", "--loglevel=INFO", *(["--beat"] if beat else []), *celery_args]
+    app.worker_main(argv)
+
+
+@main.group()
+def user() -> None:
+    """Manage accounts."""
+
+
+@user.command("create")
+@click.argument("email")
+@click.option("--name", default="", help="Display name, e.g. 'Jane Doe'.")
+@click.option("--admin", is_flag=True, help="Give the account admin rights.")
+@data_dir_option
+def user_create(email: str, name: str, admin: bool, data_dir: Path) -> None:
+    """Create an approved user."""
+    from .db.session import Database
+    from .services import users
+    from .services.errors import ArchiveError
+
+    settings = load_settings(data_dir=data_dir)
+    migrate_database(settings)
+    db = Database(settings.sqlalchemy_url)
+    try:
+        with db.session(write=True) as session:
+            users.create_user(session, email, name=name, admin=admin)
+    except ArchiveError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        db.dispose()
+    click.echo(f"Created {'admin ' if admin else ''}user {email}.", err=True)
+
+
+@user.command("api-key")
+@click.argument("email")
+@data_dir_option
+def user_api_key(email: str, data_dir: Path) -> None:
+    """Print the user's API key (creating one if needed)."""
+    from .db.session import Database
+    from .services import users
+    from .services.errors import ArchiveError
+
+    settings = load_settings(data_dir=data_dir)
+    migrate_database(settings)
+    db = Database(settings.sqlalchemy_url)
+    try:
+        with db.session(write=True) as session:
+            key = users.get_or_create_api_key(session, users.get_user_by_email(session, email))
+    except ArchiveError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        db.dispose()
+    click.echo(key)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""Settings of one archive instance, read from the environment.
+
+With nothing set, the archive runs on the embedded default: a SQLite database and a
+folder laid out like the S3 bucket, both under ``data_dir``, with background jobs in
+the serving process. Setting ``DANDI_ARCHIVE_DATABASE_URL``, ``DANDI_ARCHIVE_S3_BUCKET``
+and ``DANDI_ARCHIVE_BROKER_URL`` switches each part to its production engine.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DANDI_ARCHIVE_", extra="ignore")
+
+    data_dir: Path = Field(Path("archive-data"), description="Embedded database and bucket folder")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    base_url: str | None = Field(
+        None, description="Public URL of the archive; defaults to http://<host>:<port>"
+    )
+    web_url: str | None = Field(None, description="URL of the web UI; defaults to base_url")
+    jupyterhub_url: str | None = None
+
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db"
+    )
+
+    s3_bucket: str | None = Field(None, description="Use this S3 bucket instead of the folder")
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+
+    broker_url: str | None = Field(
+        None, description="Celery broker (redis:// or amqp://); unset runs jobs in-process"
+    )
+    secret_key: str | None = Field(
+        None, description="Signs storage URLs; shared by all API processes of one instance"
+    )
+
+    # How long presigned URLs live: uploads may take days, downloads are short-lived.
+    upload_url_expiry_seconds: int = 7 * 24 * 3600
+    download_url_expiry_seconds: int = 6 * 3600
+    # Periodic sweep that re-queues jobs lost to a crash (validation, checksums).
+    sweep_interval_seconds: float = 10.0
+    in_process_workers: int = 2
+
+    @property
+    def public_url(self) -> str:
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.public_url}/api"
+
+    @property
+    def webui_url(self) -> str:
+        return (self.web_url or self.public_url).rstrip("/")
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'archive.sqlite3').resolve()}"
+
+    @property
+    def uses_sqlite(self) -> bool:
+        return self.sqlalchemy_url.startswith("sqlite")
+
+    @property
+    def bucket_dir(self) -> Path:
+        return self.data_dir / "bucket"
+
+    @cached_property
+    def signing_key(self) -> str:
+        """The configured secret, or one generated once and kept in the data dir."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return path.read_text().strip()

@@ -1,0 +1,1 @@
+"""Database: tables, sessions and migrations."""

@@ -1,0 +1,297 @@
+"""Tables of the archive.
+
+A Dandiset has versions (one mutable ``draft`` and any number of published ones).
+Assets join versions through ``version_assets``; a published version shares the
+unchanged asset rows of the draft it was made from. ``folders`` holds per-folder
+file counts and byte totals of each version, kept up to date as assets come and go,
+so folder listings and version sizes never scan all assets.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every engine (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+# Paths compare byte-wise (code point order) on every engine, so a prefix is a key range
+# and folder listings sort the same way on SQLite and PostgreSQL.
+PathString = String(512).with_variant(String(512, collation="C"), "postgresql")
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class UserStatus(enum.StrEnum):
+    INCOMPLETE = "INCOMPLETE"
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+
+
+class EmbargoStatus(enum.StrEnum):
+    OPEN = "OPEN"
+    EMBARGOED = "EMBARGOED"
+    UNEMBARGOING = "UNEMBARGOING"
+
+
+class VersionStatus(enum.StrEnum):
+    PENDING = "Pending"
+    VALIDATING = "Validating"
+    VALID = "Valid"
+    INVALID = "Invalid"
+    PUBLISHING = "Publishing"
+    PUBLISHED = "Published"
+
+
+class AssetStatus(enum.StrEnum):
+    PENDING = "Pending"
+    VALIDATING = "Validating"
+    VALID = "Valid"
+    INVALID = "Invalid"
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONDocument}
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    username: Mapped[str] = mapped_column(String(150), unique=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[UserStatus] = mapped_column(
+        _enum(UserStatus, "user_status"), default=UserStatus.PENDING
+    )
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+    api_key: Mapped[ApiKey | None] = relationship(back_populates="user", uselist=False)
+
+    @property
+    def is_approved(self) -> bool:
+        return self.is_admin or self.status == UserStatus.APPROVED
+
+
+class ApiKey(Base):
+    """The one API key of a user (``Authorization: token KEY``); regenerating replaces it."""
+
+    __tablename__ = "api_keys"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="api_key")
+
+
+class Dandiset(Base):
+    __tablename__ = "dandisets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    embargo_status: Mapped[EmbargoStatus] = mapped_column(
+        _enum(EmbargoStatus, "embargo_status"), default=EmbargoStatus.OPEN
+    )
+    embargo_end_date: Mapped[date | None] = mapped_column(Date)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    modified: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    owners: Mapped[list[User]] = relationship(secondary="dandiset_owners", order_by="User.id")
+    versions: Mapped[list[Version]] = relationship(
+        back_populates="dandiset", order_by="Version.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def identifier(self) -> str:
+        return f"{self.id:06d}"
+
+
+class DandisetOwner(Base):
+    __tablename__ = "dandiset_owners"
+
+    dandiset_id: Mapped[int] = mapped_column(
+        ForeignKey("dandisets.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Version(Base):
+    __tablename__ = "versions"
+    __table_args__ = (UniqueConstraint("dandiset_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dandiset_id: Mapped[int] = mapped_column(ForeignKey("dandisets.id", ondelete="CASCADE"))
+    version: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(Text)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata")
+    status: Mapped[VersionStatus] = mapped_column(
+        _enum(VersionStatus, "version_status"), default=VersionStatus.PENDING
+    )
+    # Bumped on every change of the metadata or of the asset set, so a validation job
+    # that started before a change never records its now-stale verdict.
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    validation_errors: Mapped[list[dict[str, str]]] = mapped_column(JSONDocument, default=list)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    modified: Mapped[datetime] = mapped_column(default=utcnow)
+
+    dandiset: Mapped[Dandiset] = relationship(back_populates="versions")
+
+    @property
+    def is_draft(self) -> bool:
+        return self.version == "draft"
+
+
+class AssetBlob(Base):
+    """Stored bytes of one distinct content, shared by every asset that has that content."""
+
+    __tablename__ = "asset_blobs"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    etag: Mapped[str] = mapped_column(String(40), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    embargoed: Mapped[bool] = mapped_column(Boolean, default=False)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Asset(Base):
+    """A file of a Dandiset: a blob plus its metadata (stored without computed fields)."""
+
+    __tablename__ = "assets"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    path: Mapped[str] = mapped_column(String(512))
+    blob_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("asset_blobs.id", ondelete="RESTRICT"), index=True
+    )
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata")
+    status: Mapped[AssetStatus] = mapped_column(
+        _enum(AssetStatus, "asset_status"), default=AssetStatus.PENDING, index=True
+    )
+    validation_errors: Mapped[list[dict[str, str]]] = mapped_column(JSONDocument, default=list)
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    modified: Mapped[datetime] = mapped_column(default=utcnow)
+
+    blob: Mapped[AssetBlob | None] = relationship(lazy="joined")
+
+    @property
+    def size(self) -> int:
+        return self.blob.size if self.blob else 0
+
+
+class VersionAsset(Base):
+    """Membership of an asset in a version, with its path denormalised for lookups."""
+
+    __tablename__ = "version_assets"
+    __table_args__ = (
+        Index(
+            "uq_version_assets_path",
+            "version_id",
+            "path",
+            unique=True,
+            postgresql_include=["asset_id"],
+        ),
+        Index("ix_version_assets_folder", "version_id", "folder", "path"),
+    )
+
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    asset_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("assets.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    path: Mapped[str] = mapped_column(PathString)
+    folder: Mapped[str] = mapped_column(PathString)
+
+
+class Folder(Base):
+    """A folder of a version with the number and total size of the files below it.
+
+    The root folder has path ``""``; its totals are the version's asset count and size.
+    """
+
+    __tablename__ = "folders"
+    __table_args__ = (Index("ix_folders_parent", "version_id", "parent", "path"),)
+
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    path: Mapped[str] = mapped_column(PathString, primary_key=True)
+    parent: Mapped[str | None] = mapped_column(PathString)
+    file_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_size: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Upload(Base):
+    """A multipart upload in progress; it becomes an AssetBlob once validated."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    dandiset_id: Mapped[int] = mapped_column(
+        ForeignKey("dandisets.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    etag: Mapped[str] = mapped_column(String(40), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    key: Mapped[str] = mapped_column(String(255))
+    multipart_id: Mapped[str] = mapped_column(String(1024))
+    embargoed: Mapped[bool] = mapped_column(Boolean, default=False)
+    created: Mapped[datetime] = mapped_column(default=utcnow)

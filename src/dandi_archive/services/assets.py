@@ -1,0 +1,354 @@
+"""Assets of a draft: adding, replacing, removing, listing and browsing by folder.
+
+Every change locks the draft's version row first, so changes to one draft are applied
+one after the other (folder totals and path checks stay exact), while different
+Dandisets never wait for each other.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Select, func, literal, null, select, union_all
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..db.models import Asset, AssetBlob, Dandiset, Folder, User, Version, VersionAsset
+from ..db.text import like_escape
+from . import metadata as md
+from . import paths
+from .errors import BadRequest, Conflict, NotFound
+from .versions import get_writable_draft, mark_changed
+
+if TYPE_CHECKING:
+    from ..archive import Archive
+
+ASSET_ORDERS = ("created", "modified", "path")
+
+
+def parse_uuid(value: Any, what: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError):
+        raise BadRequest(f"{what} {value!r} is not a UUID.") from None
+
+
+def get_asset_in_version(session: Session, version: Version, asset_id: str) -> Asset:
+    aid = _asset_uuid_or_404(asset_id)
+    asset = session.scalar(
+        select(Asset)
+        .join(VersionAsset, VersionAsset.asset_id == Asset.id)
+        .where(VersionAsset.version_id == version.id, Asset.id == aid)
+    )
+    if asset is None:
+        raise NotFound(f"No asset {asset_id} in this version.")
+    return asset
+
+
+def get_asset(session: Session, asset_id: str) -> Asset:
+    asset = session.get(Asset, _asset_uuid_or_404(asset_id))
+    if asset is None:
+        raise NotFound(f"No asset {asset_id}.")
+    return asset
+
+
+def _asset_uuid_or_404(asset_id: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(asset_id)
+    except ValueError:
+        raise NotFound(f"{asset_id!r} is not an asset id.") from None
+
+
+def dandisets_of_asset(session: Session, asset: Asset) -> list[Dandiset]:
+    return list(
+        session.scalars(
+            select(Dandiset)
+            .join(Version, Version.dandiset_id == Dandiset.id)
+            .join(VersionAsset, VersionAsset.version_id == Version.id)
+            .where(VersionAsset.asset_id == asset.id)
+            .distinct()
+        )
+    )
+
+
+# -- changes -----------------------------------------------------------------------------
+
+
+def _check_request(metadata: Any, blob_id: Any) -> tuple[dict[str, Any], str, uuid.UUID]:
+    if not isinstance(metadata, dict):
+        raise BadRequest("metadata must be a JSON object.")
+    if blob_id is None:
+        raise BadRequest("blob_id is required.")
+    path = paths.check_asset_path(metadata.get("path"))
+    return metadata, path, parse_uuid(blob_id, "blob_id")
+
+
+def _load_blob(session: Session, blob_id: uuid.UUID, dandiset: Dandiset) -> AssetBlob:
+    blob = session.get(AssetBlob, blob_id)
+    if blob is None:
+        raise NotFound(f"No blob with id {blob_id}.")
+    if blob.embargoed and dandiset.embargo_status == "OPEN":
+        # Its content is now part of an open Dandiset, hence public.
+        blob.embargoed = False
+    return blob
+
+
+def _insert(
+    archive: Archive,
+    session: Session,
+    version: Version,
+    path: str,
+    metadata: dict[str, Any],
+    blob: AssetBlob,
+) -> Asset:
+    paths.check_path_is_free(session, version.id, path)
+    now = datetime.now(UTC)
+    asset = Asset(
+        path=path,
+        blob_id=blob.id,
+        metadata_=md.strip_asset_metadata(metadata),
+        created=now,
+        modified=now,
+    )
+    asset.blob = blob
+    session.add(asset)
+    session.flush()
+    session.add(
+        VersionAsset(
+            version_id=version.id, asset_id=asset.id, path=path, folder=paths.parent_of(path)
+        )
+    )
+    paths.add_to_folders(session, version.id, path, blob.size)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(f"An asset already exists at path {path!r}.") from None
+    archive.defer(session, "validate_asset", asset_id=str(asset.id))
+    if blob.sha256 is None:
+        archive.defer(session, "compute_sha256", blob_id=str(blob.id))
+    return asset
+
+
+def _detach(session: Session, version: Version, asset: Asset) -> None:
+    """Take an asset out of a version; drop its row if no version keeps it."""
+    link = session.get(VersionAsset, (version.id, asset.id))
+    if link is None:
+        raise NotFound(f"No asset {asset.id} in this version.")
+    session.delete(link)
+    paths.remove_from_folders(session, version.id, link.path, asset.size)
+    session.flush()
+    if (
+        not asset.published
+        and session.scalar(
+            select(VersionAsset.asset_id).where(VersionAsset.asset_id == asset.id).limit(1)
+        )
+        is None
+    ):
+        session.delete(asset)
+
+
+def _version_changed(
+    archive: Archive, session: Session, dandiset: Dandiset, version: Version
+) -> None:
+    mark_changed(version)
+    dandiset.modified = version.modified
+    archive.defer(session, "validate_version", version_id=version.id)
+
+
+def add_asset(
+    archive: Archive,
+    session: Session,
+    user: User | None,
+    identifier: str,
+    version_id: str,
+    metadata: Any,
+    blob_id: Any,
+) -> Asset:
+    dandiset, draft = get_writable_draft(session, user, identifier, version_id)
+    metadata, path, blob_uuid = _check_request(metadata, blob_id)
+    blob = _load_blob(session, blob_uuid, dandiset)
+    asset = _insert(archive, session, draft, path, metadata, blob)
+    _version_changed(archive, session, dandiset, draft)
+    return asset
+
+
+def update_asset(
+    archive: Archive,
+    session: Session,
+    user: User | None,
+    identifier: str,
+    version_id: str,
+    asset_id: str,
+    metadata: Any,
+    blob_id: Any,
+) -> Asset:
+    """Replace an asset by a new one (new id); unchanged requests return the old asset."""
+    dandiset, draft = get_writable_draft(session, user, identifier, version_id)
+    old = get_asset_in_version(session, draft, asset_id)
+    metadata, path, blob_uuid = _check_request(metadata, blob_id)
+    blob = _load_blob(session, blob_uuid, dandiset)
+    if (
+        old.blob_id == blob.id
+        and old.path == path
+        and md.strip_asset_metadata(old.metadata_) == md.strip_asset_metadata(metadata)
+    ):
+        return old
+    _detach(session, draft, old)
+    asset = _insert(archive, session, draft, path, metadata, blob)
+    _version_changed(archive, session, dandiset, draft)
+    return asset
+
+
+def remove_asset(
+    archive: Archive,
+    session: Session,
+    user: User | None,
+    identifier: str,
+    version_id: str,
+    asset_id: str,
+) -> None:
+    dandiset, draft = get_writable_draft(session, user, identifier, version_id)
+    asset = get_asset_in_version(session, draft, asset_id)
+    _detach(session, draft, asset)
+    _version_changed(archive, session, dandiset, draft)
+
+
+# -- listing -----------------------------------------------------------------------------
+
+
+@dataclass
+class AssetPage:
+    assets: list[Asset]
+    count: int | None
+    has_next: bool
+
+
+def _glob_to_like(glob: str) -> str:
+    """``*`` matches any characters, ``/`` included; everything else is literal."""
+    return like_escape(glob).replace("*", "%")
+
+
+def list_assets(
+    session: Session,
+    version: Version,
+    *,
+    path: str | None = None,
+    glob: str | None = None,
+    order: str | None = None,
+    page: int = 1,
+    page_size: int = 100,
+) -> AssetPage:
+    """One page of a version's assets.
+
+    Ids are picked first from the (version, path) index, then their rows are loaded,
+    so deep pages cost little more than the first. ``count`` is only computed for the
+    first page; clients read it there to fetch the other pages in parallel.
+    """
+    ids: Select = select(VersionAsset.asset_id).where(VersionAsset.version_id == version.id)
+    if path:
+        exact = session.scalar(
+            select(VersionAsset.asset_id).where(
+                VersionAsset.version_id == version.id, VersionAsset.path == path
+            )
+        )
+        if exact is not None:
+            ids = ids.where(VersionAsset.asset_id == exact)
+        else:
+            # A plain, case-insensitive string prefix, as on dandiarchive.org.
+            ids = ids.where(VersionAsset.path.ilike(like_escape(path) + "%", escape="\\"))
+    if glob:
+        ids = ids.where(VersionAsset.path.ilike(_glob_to_like(glob), escape="\\"))
+    count = session.scalar(select(func.count()).select_from(ids.subquery())) if page == 1 else None
+    ids = _order_assets(ids, order).offset((page - 1) * page_size).limit(page_size + 1)
+    page_ids = list(session.scalars(ids))
+    has_next = len(page_ids) > page_size
+    page_ids = page_ids[:page_size]
+    rows = {a.id: a for a in session.scalars(select(Asset).where(Asset.id.in_(page_ids)))}
+    return AssetPage([rows[i] for i in page_ids], count, has_next)
+
+
+def _order_assets(ids: Select, order: str | None) -> Select:
+    order = order or "path"
+    field = order.lstrip("-")
+    if field not in ASSET_ORDERS:
+        raise BadRequest(
+            f"Unknown order {order!r}; use one of "
+            + ", ".join(f"{f}, -{f}" for f in ASSET_ORDERS)
+            + "."
+        )
+    descending = order.startswith("-")
+    if field == "path":
+        key: Any = VersionAsset.path
+    else:
+        ids = ids.join(Asset, Asset.id == VersionAsset.asset_id)
+        key = Asset.created if field == "created" else Asset.modified
+    return ids.order_by(key.desc() if descending else key.asc(), VersionAsset.path)
+
+
+@dataclass
+class PathEntry:
+    path: str
+    asset_id: uuid.UUID | None
+    file_count: int
+    total_size: int
+
+
+def list_folder(
+    session: Session, version: Version, path_prefix: str, page: int, page_size: int
+) -> tuple[int, list[PathEntry]]:
+    """Direct children (folders first by path, then files) of one folder of a version."""
+    folder = path_prefix.strip("/")
+    row = session.get(Folder, (version.id, folder))
+    if row is None:
+        raise NotFound("Specified path not found.")
+    sub_folders = select(
+        Folder.path.label("path"),
+        null().label("asset_id"),
+        Folder.file_count.label("files"),
+        Folder.total_size.label("size"),
+    ).where(Folder.version_id == version.id, Folder.parent == folder)
+    files = (
+        select(
+            VersionAsset.path.label("path"),
+            VersionAsset.asset_id.label("asset_id"),
+            literal(1).label("files"),
+            AssetBlob.size.label("size"),
+        )
+        .join(Asset, Asset.id == VersionAsset.asset_id)
+        .join(AssetBlob, AssetBlob.id == Asset.blob_id, isouter=True)
+        .where(VersionAsset.version_id == version.id, VersionAsset.folder == folder)
+    )
+    children = union_all(sub_folders, files).subquery()
+    count = session.scalar(select(func.count()).select_from(children)) or 0
+    rows = session.execute(
+        select(children).order_by(children.c.path).offset((page - 1) * page_size).limit(page_size)
+    )
+    entries = [
+        PathEntry(
+            path=r.path,
+            asset_id=uuid.UUID(str(r.asset_id)) if r.asset_id is not None else None,
+            file_count=r.files,
+            total_size=r.size or 0,
+        )
+        for r in rows
+    ]
+    return count, entries
+
+
+def get_readable_asset(session: Session, user: User | None, asset_id: str) -> tuple[Asset, bool]:
+    """An asset by id alone, with whether it is embargoed (in no open Dandiset).
+
+    An embargoed asset is shown only to owners of a Dandiset that holds it.
+    """
+    from .permissions import is_owner, require_readable
+
+    asset = get_asset(session, asset_id)
+    dandisets = dandisets_of_asset(session, asset)
+    if not dandisets or any(d.embargo_status == "OPEN" for d in dandisets):
+        return asset, False
+    if not any(is_owner(session, d.id, user) for d in dandisets):
+        require_readable(session, dandisets[0], user)
+    return asset, True

@@ -1,0 +1,91 @@
+"""Accounts and API keys."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from ..db.models import ApiKey, User, UserStatus
+from .errors import BadRequest, NotFound
+
+
+def create_user(
+    session: Session,
+    email: str,
+    *,
+    name: str = "",
+    username: str | None = None,
+    admin: bool = False,
+    status: UserStatus = UserStatus.APPROVED,
+) -> User:
+    email = email.strip()
+    if "@" not in email:
+        raise BadRequest(f"{email!r} is not an email address.")
+    if session.scalar(select(User).where(User.email == email)):
+        raise BadRequest(f"A user with email {email} already exists.")
+    user = User(
+        email=email,
+        username=username or email,
+        name=name,
+        is_admin=admin,
+        status=status,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def get_user_by_email(session: Session, email: str) -> User:
+    user = session.scalar(select(User).where(User.email == email))
+    if user is None:
+        raise NotFound(f"No user with email {email}.")
+    return user
+
+
+def get_or_create_api_key(session: Session, user: User) -> str:
+    key = session.scalar(select(ApiKey).where(ApiKey.user_id == user.id))
+    if key is None:
+        key = ApiKey(key=secrets.token_hex(20), user_id=user.id)
+        session.add(key)
+        session.flush()
+    return key.key
+
+
+def regenerate_api_key(session: Session, user: User) -> str:
+    old = session.scalar(select(ApiKey).where(ApiKey.user_id == user.id))
+    if old is not None:
+        session.delete(old)
+        session.flush()
+    return get_or_create_api_key(session, user)
+
+
+def user_for_api_key(session: Session, key: str) -> User | None:
+    api_key = session.get(ApiKey, key)
+    return api_key.user if api_key else None
+
+
+def describe_user(user: User) -> dict[str, object]:
+    """The ``/api/users/me/`` shape."""
+    return {
+        "username": user.username,
+        "name": user.name,
+        "admin": user.is_admin,
+        "status": user.status.value,
+    }
+
+
+def search_users(session: Session, query: str, limit: int = 10) -> list[User]:
+    pattern = f"%{query.strip()}%"
+    return list(
+        session.scalars(
+            select(User)
+            .where(
+                User.status == UserStatus.APPROVED,
+                or_(User.username.ilike(pattern), User.name.ilike(pattern)),
+            )
+            .order_by(User.username)
+            .limit(limit)
+        )
+    )

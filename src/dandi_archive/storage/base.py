@@ -1,0 +1,73 @@
+"""What the archive needs from its bucket.
+
+Two implementations sit side by side: :class:`~.folder.FolderStore` (a local folder
+laid out like the bucket, with the archive itself serving signed URLs) and
+:class:`~.s3.S3Store` (any S3-compatible service through boto3). Services and jobs only
+ever see this interface.
+
+Keys are bucket keys such as ``blobs/3f2/a1b/3f2a1b…-2``. Clients move bytes straight to
+and from storage through presigned URLs; the archive only hands those URLs out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from dandischema.digests.dandietag import Part
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    etag: str  # S3 semantics: md5 hex, or "<md5 of part md5s>-<parts>" for multipart objects
+
+
+class BlobStore(Protocol):
+    """The bucket: a flat namespace of keys, with multipart uploads."""
+
+    def create_multipart_upload(self, key: str, *, embargoed: bool) -> str:
+        """Start a multipart upload to ``key`` and return its upload id."""
+
+    def presign_upload_part(self, key: str, multipart_id: str, part: Part, expires: int) -> str:
+        """A URL the client PUTs one part to; the answer's ETag header is the part's MD5."""
+
+    def presign_complete(
+        self, key: str, multipart_id: str, *, etag: str, part_sizes: list[int], expires: int
+    ) -> str:
+        """A URL the client POSTs the CompleteMultipartUpload XML to."""
+
+    def abort_multipart_upload(self, key: str, multipart_id: str) -> None:
+        """Drop an unfinished upload and its parts (no error if already gone)."""
+
+    def head(self, key: str) -> ObjectInfo | None:
+        """Size and ETag of an object, or None if there is none."""
+
+    def iter_bytes(self, key: str, chunk_size: int = 8 * 2**20) -> Iterator[bytes]:
+        """Stream an object's bytes."""
+
+    def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
+        """Write a small object in one go; readers see the old or the new one, never half."""
+
+    def delete(self, key: str) -> None:
+        """Remove an object (no error if absent)."""
+
+    def public_url(self, key: str) -> str:
+        """The unsigned URL of an object, as written into metadata (``contentUrl``)."""
+
+    def presign_download(self, key: str, expires: int, filename: str | None = None) -> str:
+        """A URL that serves the object's bytes (with Range support) for a limited time."""
+
+    def list_keys(self, prefix: str) -> Iterator[ObjectInfo]:
+        """Every object whose key starts with ``prefix``, in key order."""
+
+
+def blob_key(etag: str) -> str:
+    """Bucket key of a blob: derived from its content's dandi-etag alone.
+
+    Two uploads of the same bytes get the same key, so the bucket holds one copy; the
+    two three-character levels keep any one "directory" small.
+    """
+    return f"blobs/{etag[0:3]}/{etag[3:6]}/{etag}"

@@ -1,0 +1,263 @@
+"""The bucket as a local folder, for the embedded default and development.
+
+``<root>`` holds exactly what the S3 bucket would (``blobs/``, ``dandisets/``, ``zarr/``).
+Unfinished multipart uploads live outside it, in ``<staging>/<upload id>/``: parts are
+written straight into one data file at their offsets, so completing an upload is a
+rename, not a second copy of the bytes. Each object's S3-style ETag is kept in an
+extended attribute so ``head`` need not re-read the file.
+
+Presigned URLs point back at the archive (see ``dandi_archive.api.bucket``), signed
+with the instance's secret.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+from dandischema.digests.dandietag import Part
+
+from .base import ObjectInfo
+from .signing import UrlSigner
+
+ETAG_XATTR = "user.s3.etag"
+
+
+class UploadError(Exception):
+    """A multipart upload request S3 would refuse; ``code`` is S3's error code."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+def multipart_etag(part_md5s: list[str]) -> str:
+    """S3's ETag of a multipart object (the dandi-etag): md5 of the part digests."""
+    digest = hashlib.md5(b"".join(bytes.fromhex(m) for m in part_md5s))
+    return f"{digest.hexdigest()}-{len(part_md5s)}"
+
+
+class FolderStore:
+    def __init__(self, root: Path, staging: Path, public_url: str, signer: UrlSigner) -> None:
+        self.root = root
+        self.staging = staging
+        self.public_url = public_url.rstrip("/")
+        self.signer = signer
+        root.mkdir(parents=True, exist_ok=True)
+        staging.mkdir(parents=True, exist_ok=True)
+
+    # -- paths ---------------------------------------------------------------------
+
+    def path(self, key: str) -> Path:
+        """File of a key; refuses keys that would leave the bucket folder."""
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root.resolve()) or key.startswith("/"):
+            raise ValueError(f"invalid key {key!r}")
+        return path
+
+    def _upload_dir(self, multipart_id: str) -> Path:
+        return self.staging / uuid.UUID(hex=multipart_id).hex
+
+    # -- multipart uploads -----------------------------------------------------------
+
+    def create_multipart_upload(self, key: str, *, embargoed: bool) -> str:
+        multipart_id = uuid.uuid4().hex
+        upload_dir = self._upload_dir(multipart_id)
+        upload_dir.mkdir()
+        (upload_dir / "upload.json").write_text(json.dumps({"key": key, "embargoed": embargoed}))
+        return multipart_id
+
+    def presign_upload_part(self, key: str, multipart_id: str, part: Part, expires: int) -> str:
+        token = self.signer.sign(
+            "put-part", expires, mp=multipart_id, n=part.number, off=part.offset, size=part.size
+        )
+        return f"{self.public_url}/storage/parts/{token}"
+
+    def presign_complete(
+        self, key: str, multipart_id: str, *, etag: str, part_sizes: list[int], expires: int
+    ) -> str:
+        token = self.signer.sign(
+            "complete", expires, mp=multipart_id, key=key, etag=etag, parts=len(part_sizes)
+        )
+        return f"{self.public_url}/storage/complete/{token}"
+
+    def abort_multipart_upload(self, key: str, multipart_id: str) -> None:
+        shutil.rmtree(self._upload_dir(multipart_id), ignore_errors=True)
+
+    def open_part(self, claims: dict) -> PartWriter:
+        """A writer for one part's bytes, at the part's offset in the upload's data file."""
+        upload_dir = self._upload_dir(claims["mp"])
+        if not upload_dir.is_dir():
+            raise UploadError("NoSuchUpload", "The upload does not exist or was aborted.", 404)
+        return PartWriter(upload_dir, claims)
+
+    def complete_upload(self, claims: dict, listed: list[tuple[int, str]]) -> str:
+        """Check the listed parts, then move the assembled file to its key.
+
+        ``listed`` are the (part number, ETag) pairs of the CompleteMultipartUpload body.
+        Returns the object's ETag, which must equal the dandi-etag the upload announced.
+        """
+        upload_dir = self._upload_dir(claims["mp"])
+        if not upload_dir.is_dir():
+            raise UploadError("NoSuchUpload", "The upload does not exist or was aborted.", 404)
+        expected = list(range(1, claims["parts"] + 1))
+        if [number for number, _ in listed] != expected:
+            raise UploadError(
+                "InvalidPartOrder",
+                f"The body must list parts 1 to {claims['parts']} in order, once each.",
+            )
+        md5s = []
+        for number, etag in listed:
+            md5_file = upload_dir / f"part-{number}.md5"
+            stored = md5_file.read_text() if md5_file.exists() else None
+            if stored is None:
+                raise UploadError("InvalidPart", f"Part {number} has not been uploaded.")
+            if stored != etag.strip('"'):
+                raise UploadError("InvalidPart", f"Part {number} has ETag {stored}, not {etag}.")
+            md5s.append(stored)
+        etag = multipart_etag(md5s)
+        if etag != claims["etag"]:
+            self.abort_multipart_upload(claims["key"], claims["mp"])
+            raise UploadError(
+                "BadDigest",
+                f"The uploaded data has ETag {etag}, not the announced {claims['etag']}.",
+            )
+        data = upload_dir / "data"
+        _set_etag(data, etag)
+        with open(data, "rb+") as fh:
+            os.fsync(fh.fileno())
+        target = self.path(claims["key"])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # link() never replaces: if the same content is already there, it stays untouched.
+        with contextlib.suppress(FileExistsError):
+            os.link(data, target)
+        shutil.rmtree(upload_dir, ignore_errors=True)
+        return etag
+
+    # -- objects ---------------------------------------------------------------------
+
+    def head(self, key: str) -> ObjectInfo | None:
+        path = self.path(key)
+        try:
+            size = path.stat().st_size
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return ObjectInfo(key=key, size=size, etag=_get_etag(path))
+
+    def iter_bytes(self, key: str, chunk_size: int = 8 * 2**20) -> Iterator[bytes]:
+        with open(self.path(key), "rb") as fh:
+            while chunk := fh.read(chunk_size):
+                yield chunk
+
+    def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
+        path = self.path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomically(path, data, self.staging, etag=hashlib.md5(data).hexdigest())
+
+    def delete(self, key: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.path(key).unlink()
+
+    def public_url(self, key: str) -> str:
+        return f"{self.public_url}/bucket/{quote(key)}"
+
+    def presign_download(self, key: str, expires: int, filename: str | None = None) -> str:
+        token = self.signer.sign("get", expires, key=key, filename=filename)
+        return f"{self.public_url}/bucket/{quote(key)}?token={token}"
+
+    def list_keys(self, prefix: str) -> Iterator[ObjectInfo]:
+        base = self.root
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames.sort()
+            rel_dir = os.path.relpath(dirpath, base)
+            rel_dir = "" if rel_dir == "." else rel_dir + "/"
+            if not (rel_dir.startswith(prefix) or prefix.startswith(rel_dir)):
+                dirnames.clear()
+                continue
+            for name in sorted(filenames):
+                key = rel_dir + name
+                if key.startswith(prefix):
+                    info = self.head(key)
+                    if info is not None:
+                        yield info
+
+
+class PartWriter:
+    """Receives one part chunk by chunk; the part counts as uploaded only once
+    ``finish`` has checked its length and recorded its MD5."""
+
+    def __init__(self, upload_dir: Path, claims: dict) -> None:
+        self.upload_dir = upload_dir
+        self.number: int = claims["n"]
+        self.size: int = claims["size"]
+        self.offset: int = claims["off"]
+        self.written = 0
+        self.md5 = hashlib.md5()
+        self.fd = os.open(upload_dir / "data", os.O_WRONLY | os.O_CREAT, 0o644)
+
+    def write(self, chunk: bytes) -> None:
+        if self.written + len(chunk) > self.size:
+            raise UploadError(
+                "EntityTooLarge", f"Part {self.number} must be {self.size} bytes; got more."
+            )
+        self.md5.update(chunk)
+        os.pwrite(self.fd, chunk, self.offset + self.written)
+        self.written += len(chunk)
+
+    def finish(self) -> str:
+        if self.written != self.size:
+            raise UploadError(
+                "IncompleteBody",
+                f"Part {self.number} must be {self.size} bytes, got {self.written}.",
+            )
+        digest = self.md5.hexdigest()
+        _write_atomically(
+            self.upload_dir / f"part-{self.number}.md5", digest.encode(), self.upload_dir
+        )
+        return digest
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def _write_atomically(path: Path, data: bytes, tmp_dir: Path, etag: str | None = None) -> None:
+    """Write via a temporary file on the same file system, so readers never see half."""
+    fd, tmp = tempfile.mkstemp(dir=tmp_dir, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        if etag is not None:
+            _set_etag(Path(tmp), etag)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _set_etag(path: Path, etag: str) -> None:
+    with contextlib.suppress(OSError):
+        os.setxattr(path, ETAG_XATTR, etag.encode())
+
+
+def _get_etag(path: Path) -> str:
+    """The stored ETag, or the MD5 of the file (then remembered) if none was stored."""
+    with contextlib.suppress(OSError):
+        return os.getxattr(path, ETAG_XATTR).decode()
+    md5 = hashlib.md5()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(8 * 2**20):
+            md5.update(chunk)
+    etag = md5.hexdigest()
+    _set_etag(path, etag)
+    return etag

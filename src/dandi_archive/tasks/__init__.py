@@ -1,0 +1,1 @@
+"""Background jobs, run in-process (embedded default) or on Celery workers."""

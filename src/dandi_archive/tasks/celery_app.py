@@ -1,0 +1,54 @@
+"""The Celery application behind ``dandi-archive worker``.
+
+Every job of :mod:`.jobs` is registered under ``dandi_archive.<name>``. Tasks are
+acknowledged only after they finish, so a worker killed mid-job has the broker hand
+the job to another worker; beat runs the sweep that re-queues anything still lost.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from celery import Celery
+
+if TYPE_CHECKING:
+    from ..archive import Archive
+
+
+@cache
+def _worker_archive() -> Archive:
+    from ..archive import build_archive
+    from ..config import Settings
+
+    return build_archive(Settings(), run_jobs_in_process=False)
+
+
+def make_celery(broker_url: str, sweep_interval: float = 300.0) -> Celery:
+    from .jobs import JOBS, run_job
+
+    app = Celery("dandi_archive", broker=broker_url)
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        broker_connection_retry_on_startup=True,
+        beat_schedule={
+            "sweep": {
+                "task": "dandi_archive.sweep",
+                "schedule": sweep_interval,
+                # Only what has waited long enough to be lost, not work still queued.
+                "kwargs": {"min_age_seconds": 2 * sweep_interval},
+            },
+        },
+    )
+    for name in JOBS:
+
+        def task(_name: str = name, **kwargs: Any) -> None:
+            run_job(_worker_archive(), _name, kwargs)
+
+        app.task(name=f"dandi_archive.{name}")(task)
+    return app

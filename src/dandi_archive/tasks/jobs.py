@@ -1,0 +1,137 @@
+"""The background jobs. Each takes the archive and JSON-friendly keyword arguments,
+opens its own short transactions, and does nothing if its work is already done."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+
+from ..db.models import Asset, AssetBlob, AssetStatus, Folder, Version, VersionStatus
+from ..services import metadata as md
+from ..services.assets import dandisets_of_asset
+
+if TYPE_CHECKING:
+    from ..archive import Archive
+
+log = logging.getLogger(__name__)
+
+JOBS: dict[str, Callable[..., None]] = {}
+
+
+def job(fn: Callable[..., None]) -> Callable[..., None]:
+    JOBS[fn.__name__] = fn
+    return fn
+
+
+def run_job(archive: Archive, name: str, kwargs: dict[str, Any]) -> None:
+    JOBS[name](archive, **kwargs)
+
+
+@job
+def compute_sha256(archive: Archive, blob_id: str) -> None:
+    """Hash a stored blob (streamed), then validate the assets that waited for it."""
+    with archive.db.session() as session:
+        blob = session.get(AssetBlob, uuid.UUID(blob_id))
+        if blob is None or blob.sha256:
+            return
+        key = blob.key
+    digest = hashlib.sha256()
+    for chunk in archive.store.iter_bytes(key):
+        digest.update(chunk)
+    with archive.db.session(write=True) as session:
+        session.execute(
+            update(AssetBlob)
+            .where(AssetBlob.id == uuid.UUID(blob_id), AssetBlob.sha256.is_(None))
+            .values(sha256=digest.hexdigest())
+        )
+        waiting = session.scalars(
+            select(Asset.id).where(
+                Asset.blob_id == uuid.UUID(blob_id), Asset.status == AssetStatus.PENDING
+            )
+        )
+        for asset_id in waiting:
+            archive.defer(session, "validate_asset", asset_id=str(asset_id))
+
+
+@job
+def validate_asset(archive: Archive, asset_id: str) -> None:
+    """Judge an asset's metadata as dandischema's published Asset (needs its SHA-256)."""
+    with archive.db.session(write=True) as session:
+        asset = session.get(Asset, uuid.UUID(asset_id))
+        if asset is None or asset.status != AssetStatus.PENDING:
+            return
+        if asset.blob is not None and asset.blob.sha256 is None:
+            return  # compute_sha256 queues this job again when the digest is known
+        embargoed = any(d.embargo_status != "OPEN" for d in dandisets_of_asset(session, asset))
+        errors = md.validate_asset_metadata(
+            md.asset_full_metadata(archive, asset, embargoed=embargoed)
+        )
+        asset.status = AssetStatus.INVALID if errors else AssetStatus.VALID
+        asset.validation_errors = errors
+
+
+@job
+def validate_version(archive: Archive, version_id: int) -> None:
+    """Pending -> Validating -> Valid/Invalid for a draft's own metadata.
+
+    The verdict is recorded only if the draft did not change while it was judged
+    (its revision is unchanged); a change queues another run anyway.
+    """
+    with archive.db.session(write=True) as session:
+        version = session.get(Version, version_id, with_for_update=True)
+        if version is None or not version.is_draft or version.status != VersionStatus.PENDING:
+            return
+        version.status = VersionStatus.VALIDATING
+        revision, metadata = version.revision, dict(version.metadata_)
+    errors = md.validate_version_metadata(metadata)
+    with archive.db.session(write=True) as session:
+        version = session.get(Version, version_id, with_for_update=True)
+        if version is None or version.revision != revision:
+            return
+        root = session.get(Folder, (version_id, ""))
+        summary = dict(version.metadata_.get("assetsSummary") or {"schemaKey": "AssetsSummary"})
+        summary["numberOfFiles"] = root.file_count if root else 0
+        summary["numberOfBytes"] = root.total_size if root else 0
+        version.metadata_ = {**version.metadata_, "assetsSummary": summary}
+        version.status = VersionStatus.INVALID if errors else VersionStatus.VALID
+        version.validation_errors = errors
+
+
+@job
+def sweep(archive: Archive, min_age_seconds: float = 0) -> None:
+    """Re-queue work that a crash or a lost message left undone."""
+    cutoff = datetime.now(UTC) - timedelta(seconds=min_age_seconds)
+    with archive.db.session(write=True) as session:
+        stuck = session.scalars(
+            select(Version).where(
+                Version.status == VersionStatus.VALIDATING, Version.modified <= cutoff
+            )
+        )
+        for version in stuck:
+            version.status = VersionStatus.PENDING
+        for version_id in session.scalars(
+            select(Version.id).where(
+                Version.status == VersionStatus.PENDING, Version.modified <= cutoff
+            )
+        ):
+            archive.defer(session, "validate_version", version_id=version_id)
+        for blob_id in session.scalars(
+            select(AssetBlob.id).where(AssetBlob.sha256.is_(None), AssetBlob.created <= cutoff)
+        ):
+            archive.defer(session, "compute_sha256", blob_id=str(blob_id))
+        for asset_id in session.scalars(
+            select(Asset.id)
+            .join(AssetBlob, AssetBlob.id == Asset.blob_id)
+            .where(
+                Asset.status == AssetStatus.PENDING,
+                AssetBlob.sha256.is_not(None),
+                Asset.modified <= cutoff,
+            )
+        ):
+            archive.defer(session, "validate_asset", asset_id=str(asset_id))

@@ -1,0 +1,100 @@
+"""Where background jobs run.
+
+:class:`InProcessQueue` runs them on a small thread pool inside the serving process
+(the embedded default); :class:`CeleryQueue` sends them to Celery workers over Redis or
+RabbitMQ. Both take the same job names and keyword arguments, so services never know
+which one they talk to. Jobs are idempotent: running one twice is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from ..archive import Archive
+
+log = logging.getLogger(__name__)
+
+
+class JobQueue(Protocol):
+    def submit(self, job: str, **kwargs: Any) -> None: ...
+
+    def shutdown(self) -> None: ...
+
+
+class InProcessQueue:
+    """A thread pool that skips a job identical to one still waiting to start."""
+
+    def __init__(self, workers: int = 2) -> None:
+        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="dandi-job")
+        self._lock = threading.Condition()
+        self._waiting: set[tuple[str, tuple[tuple[str, Any], ...]]] = set()
+        self._running = 0
+        self._archive: Archive | None = None
+        self._stop = threading.Event()
+
+    def bind(self, archive: Archive) -> None:
+        self._archive = archive
+
+    def submit(self, job: str, **kwargs: Any) -> None:
+        key = (job, tuple(sorted(kwargs.items())))
+        with self._lock:
+            if key in self._waiting or self._stop.is_set():
+                return
+            self._waiting.add(key)
+        self._executor.submit(self._run, key, job, kwargs)
+
+    def _run(self, key: tuple, job: str, kwargs: dict[str, Any]) -> None:
+        from .jobs import run_job
+
+        with self._lock:
+            # Leave the waiting set before starting: a change made while this job runs
+            # must be able to queue another run.
+            self._waiting.discard(key)
+            self._running += 1
+        try:
+            assert self._archive is not None, "InProcessQueue.bind() was not called"
+            run_job(self._archive, job, kwargs)
+        except Exception:
+            log.exception("job %s(%s) failed", job, kwargs)
+        finally:
+            with self._lock:
+                self._running -= 1
+                self._lock.notify_all()
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Block until no job waits or runs (for tests, benchmarks and shutdown)."""
+        with self._lock:
+            return self._lock.wait_for(lambda: not self._waiting and not self._running, timeout)
+
+    def start_sweeper(self, interval: float) -> None:
+        """Re-queue forgotten work now and every ``interval`` seconds."""
+
+        def loop() -> None:
+            while not self._stop.is_set():
+                self.submit("sweep")
+                self._stop.wait(interval)
+
+        threading.Thread(target=loop, name="dandi-sweeper", daemon=True).start()
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+class CeleryQueue:
+    """Sends jobs to Celery workers (``dandi-archive worker``)."""
+
+    def __init__(self, broker_url: str) -> None:
+        from .celery_app import make_celery
+
+        self.app = make_celery(broker_url)
+
+    def submit(self, job: str, **kwargs: Any) -> None:
+        self.app.send_task(f"dandi_archive.{job}", kwargs=kwargs)
+
+    def shutdown(self) -> None:
+        pass
