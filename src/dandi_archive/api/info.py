@@ -30,7 +30,7 @@ def server_info(archive: ArchiveDep) -> dict[str, Any]:
         "services": {
             "api": {"url": settings.api_url},
             "webui": {"url": settings.webui_url},
-            "jupyterhub": {"url": settings.jupyterhub_url},
+            "jupyterhub": {"url": settings.jupyterhub_url} if settings.jupyterhub_url else None,
         },
         "cli-minimal-version": CLI_MINIMAL_VERSION,
         "cli-requires-python": ">=3.10",

@@ -51,7 +51,7 @@ class FolderStore:
     def __init__(self, root: Path, staging: Path, public_url: str, signer: UrlSigner) -> None:
         self.root = root
         self.staging = staging
-        self.public_url = public_url.rstrip("/")
+        self.base_url = public_url.rstrip("/")
         self.signer = signer
         root.mkdir(parents=True, exist_ok=True)
         staging.mkdir(parents=True, exist_ok=True)
@@ -81,7 +81,7 @@ class FolderStore:
         token = self.signer.sign(
             "put-part", expires, mp=multipart_id, n=part.number, off=part.offset, size=part.size
         )
-        return f"{self.public_url}/storage/parts/{token}"
+        return f"{self.base_url}/storage/parts/{token}"
 
     def presign_complete(
         self, key: str, multipart_id: str, *, etag: str, part_sizes: list[int], expires: int
@@ -89,7 +89,7 @@ class FolderStore:
         token = self.signer.sign(
             "complete", expires, mp=multipart_id, key=key, etag=etag, parts=len(part_sizes)
         )
-        return f"{self.public_url}/storage/complete/{token}"
+        return f"{self.base_url}/storage/complete/{token}"
 
     def abort_multipart_upload(self, key: str, multipart_id: str) -> None:
         shutil.rmtree(self._upload_dir(multipart_id), ignore_errors=True)
@@ -169,11 +169,11 @@ class FolderStore:
             self.path(key).unlink()
 
     def public_url(self, key: str) -> str:
-        return f"{self.public_url}/bucket/{quote(key)}"
+        return f"{self.base_url}/bucket/{quote(key)}"
 
     def presign_download(self, key: str, expires: int, filename: str | None = None) -> str:
         token = self.signer.sign("get", expires, key=key, filename=filename)
-        return f"{self.public_url}/bucket/{quote(key)}?token={token}"
+        return f"{self.base_url}/bucket/{quote(key)}?token={token}"
 
     def list_keys(self, prefix: str) -> Iterator[ObjectInfo]:
         base = self.root
