@@ -1,0 +1,134 @@
+"""Fixtures: every API test runs twice, on each real backend combination.
+
+* ``embedded``: SQLite in a temporary data dir + the folder store, jobs in-process.
+* ``postgres-s3``: PostgreSQL (127.0.0.1:5432, a database created for this run) + S3
+  served by moto in server mode on a free loopback port, jobs in-process.
+
+Nothing is mocked: requests go through the ASGI app, presigned URLs are followed over
+real HTTP to moto, and jobs run on the same thread pool the server uses.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from dandi_archive.archive import Archive, build_archive
+from dandi_archive.config import Settings
+from dandi_archive.db.migrate import upgrade
+from dandi_archive.db.models import Base
+
+from .helpers import ApiClient
+
+PG_SERVER = os.environ.get(
+    "DANDI_ARCHIVE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432"
+)
+BACKENDS = ("embedded", "postgres-s3")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (faster than migrating each time)."""
+    path = tmp_path_factory.mktemp("template") / "archive.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A database of its own for this test run, migrated, dropped at the end."""
+    name = f"dandi_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = f"{PG_SERVER}/{name}"
+    upgrade(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+def _empty_postgres(url: str) -> None:
+    engine = create_engine(url)
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+def make_settings(backend: str, data_dir: Path, request: pytest.FixtureRequest, **extra) -> Settings:
+    extra.setdefault("base_url", "http://testserver")
+    if backend == "embedded":
+        data_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copy(request.getfixturevalue("sqlite_template"), data_dir / "archive.sqlite3")
+        return Settings(data_dir=data_dir, **extra)
+    url = request.getfixturevalue("postgres_url")
+    _empty_postgres(url)
+    endpoint = request.getfixturevalue("moto_endpoint")
+    bucket = f"dandi-test-{uuid.uuid4().hex[:12]}"
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=url,
+        s3_bucket=bucket,
+        s3_endpoint_url=endpoint,
+        s3_access_key_id="testing",
+        s3_secret_access_key="testing",
+        **extra,
+    )
+    return settings
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    return make_settings(backend, tmp_path / "data", request)
+
+
+@pytest.fixture
+def archive(settings: Settings) -> Iterator[Archive]:
+    archive = build_archive(settings, run_jobs_in_process=True)
+    if settings.s3_bucket:
+        archive.store.ensure_bucket()  # type: ignore[attr-defined]
+    yield archive
+    archive.close()
+
+
+@pytest.fixture
+def api(archive: Archive) -> Iterator[ApiClient]:
+    from fastapi.testclient import TestClient
+
+    from dandi_archive.app import create_app
+
+    with TestClient(create_app(archive), base_url="http://testserver") as client:
+        yield ApiClient(client, archive)

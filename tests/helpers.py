@@ -1,0 +1,150 @@
+"""A small client for tests: accounts, Dandisets and the whole upload dance."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from dandischema.digests.dandietag import PartGenerator
+from fastapi.testclient import TestClient
+
+from dandi_archive.archive import Archive
+from dandi_archive.db.models import UserStatus
+from dandi_archive.services import users
+
+BASE = "http://testserver"
+
+DANDISET_METADATA: dict[str, Any] = {
+    "description": "A test Dandiset",
+    "license": ["spdx:CC0-1.0"],
+    "contributor": [
+        {
+            "schemaKey": "Person",
+            "name": "Doe, Jane",
+            "email": "jane@example.org",
+            "roleName": ["dcite:Author", "dcite:ContactPerson"],
+        }
+    ],
+}
+
+
+def dandi_etag(data: bytes) -> str:
+    parts = PartGenerator.for_file_size(len(data))
+    md5s = b"".join(
+        hashlib.md5(data[p.offset : p.offset + p.size]).digest()
+        for p in (parts[n] for n in range(1, len(parts) + 1))
+    )
+    return f"{hashlib.md5(md5s).hexdigest()}-{len(parts)}"
+
+
+@dataclass
+class ApiClient:
+    client: TestClient
+    archive: Archive
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=60))
+
+    # -- accounts ------------------------------------------------------------------
+
+    def make_user(
+        self,
+        email: str = "owner@example.org",
+        *,
+        admin: bool = False,
+        status: UserStatus = UserStatus.APPROVED,
+        name: str = "Jane Doe",
+    ) -> str:
+        """Create an account and return its API key."""
+        with self.archive.db.session(write=True) as session:
+            user = users.create_user(session, email, name=name, admin=admin, status=status)
+            return users.get_or_create_api_key(session, user)
+
+    # -- plain requests ------------------------------------------------------------
+
+    def request(self, method: str, url: str, token: str | None = None, **kwargs: Any) -> httpx.Response:
+        headers = dict(kwargs.pop("headers", {}) or {})
+        if token:
+            headers["Authorization"] = f"token {token}"
+        if url.startswith("/"):
+            url = BASE + url
+        if url.startswith(BASE):
+            return self.client.request(method, url, headers=headers, **kwargs)
+        return self.http.request(method, url, headers=headers, **kwargs)
+
+    def get(self, url: str, token: str | None = None, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", url, token, **kwargs)
+
+    def post(self, url: str, token: str | None = None, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", url, token, **kwargs)
+
+    def put(self, url: str, token: str | None = None, **kwargs: Any) -> httpx.Response:
+        return self.request("PUT", url, token, **kwargs)
+
+    def delete(self, url: str, token: str | None = None, **kwargs: Any) -> httpx.Response:
+        return self.request("DELETE", url, token, **kwargs)
+
+    # -- domain shortcuts ----------------------------------------------------------
+
+    def create_dandiset(
+        self, token: str, name: str = "Test Dandiset", metadata: dict | None = None, **params: Any
+    ) -> str:
+        r = self.post(
+            "/api/dandisets/",
+            token,
+            json={"name": name, "metadata": metadata or DANDISET_METADATA},
+            params=params,
+        )
+        assert r.status_code == 200, r.text
+        return r.json()["identifier"]
+
+    def upload(self, token: str, dandiset_id: str, data: bytes) -> str:
+        """Upload bytes the way the dandi client does; return the blob id."""
+        etag = dandi_etag(data)
+        r = self.post(
+            "/api/uploads/initialize/",
+            token,
+            json={
+                "contentSize": len(data),
+                "digest": {"algorithm": "dandi:dandi-etag", "value": etag},
+                "dandiset": dandiset_id,
+            },
+        )
+        if r.status_code == 409:
+            return r.headers["Location"]
+        assert r.status_code == 200, r.text
+        init = r.json()
+        done = []
+        offset = 0
+        for part in init["parts"]:
+            chunk = data[offset : offset + part["size"]]
+            offset += part["size"]
+            put = self.put(part["upload_url"], content=chunk)
+            assert put.status_code == 200, put.text
+            done.append(
+                {"part_number": part["part_number"], "size": part["size"], "etag": put.headers["ETag"].strip('"')}
+            )
+        r = self.post(f"/api/uploads/{init['upload_id']}/complete/", token, json={"parts": done})
+        assert r.status_code == 200, r.text
+        completion = r.json()
+        r = self.post(completion["complete_url"], content=completion["body"])
+        assert r.status_code == 200, r.text
+        assert etag in r.text
+        r = self.post(f"/api/uploads/{init['upload_id']}/validate/", token)
+        assert r.status_code == 200, r.text
+        return r.json()["blob_id"]
+
+    def add_asset(
+        self, token: str, dandiset_id: str, path: str, data: bytes, metadata: dict | None = None
+    ) -> dict:
+        blob_id = self.upload(token, dandiset_id, data)
+        r = self.post(
+            f"/api/dandisets/{dandiset_id}/versions/draft/assets/",
+            token,
+            json={"metadata": {"path": path, **(metadata or {})}, "blob_id": blob_id},
+        )
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def wait_for_jobs(self) -> None:
+        assert self.archive.jobs.wait_idle(60), "background jobs did not finish"  # type: ignore[attr-defined]
