@@ -83,7 +83,9 @@ def _empty_postgres(url: str) -> None:
     engine.dispose()
 
 
-def make_settings(backend: str, data_dir: Path, request: pytest.FixtureRequest, **extra) -> Settings:
+def make_settings(
+    backend: str, data_dir: Path, request: pytest.FixtureRequest, **extra
+) -> Settings:
     extra.setdefault("base_url", "http://testserver")
     if backend == "embedded":
         data_dir.mkdir(parents=True, exist_ok=True)

@@ -62,7 +62,9 @@ class ApiClient:
 
     # -- plain requests ------------------------------------------------------------
 
-    def request(self, method: str, url: str, token: str | None = None, **kwargs: Any) -> httpx.Response:
+    def request(
+        self, method: str, url: str, token: str | None = None, **kwargs: Any
+    ) -> httpx.Response:
         headers = dict(kwargs.pop("headers", {}) or {})
         if token:
             headers["Authorization"] = f"token {token}"
@@ -122,7 +124,11 @@ class ApiClient:
             put = self.put(part["upload_url"], content=chunk)
             assert put.status_code == 200, put.text
             done.append(
-                {"part_number": part["part_number"], "size": part["size"], "etag": put.headers["ETag"].strip('"')}
+                {
+                    "part_number": part["part_number"],
+                    "size": part["size"],
+                    "etag": put.headers["ETag"].strip('"'),
+                }
             )
         r = self.post(f"/api/uploads/{init['upload_id']}/complete/", token, json={"parts": done})
         assert r.status_code == 200, r.text
@@ -145,6 +151,12 @@ class ApiClient:
         )
         assert r.status_code == 200, r.text
         return r.json()
+
+    def download(self, url: str, token: str | None = None, **kwargs: Any) -> httpx.Response:
+        """Follow the download redirect, which may lead to another server (S3)."""
+        r = self.get(url, token, follow_redirects=False)
+        assert r.status_code == 302, r.text
+        return self.get(r.headers["Location"], **kwargs)
 
     def wait_for_jobs(self) -> None:
         assert self.archive.jobs.wait_idle(60), "background jobs did not finish"  # type: ignore[attr-defined]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
 
 from .api import assets, bucket, dandisets, errors, info, uploads, users, versions
 from .archive import Archive, build_archive
@@ -19,6 +21,12 @@ DESCRIPTION = """
 A DANDI archive: Dandisets of neurophysiology data, their versions and assets.
 Send your API key as `Authorization: token <key>`; get it from `/api/auth/token/`.
 """
+
+
+def operation_id(route: APIRoute) -> str:
+    """Unique per path and method (some routes answer both GET and HEAD)."""
+    methods = "_".join(sorted(m.lower() for m in route.methods))
+    return re.sub(r"\W+", "_", f"{route.name}_{route.path_format}_{methods}").strip("_")
 
 
 def create_app(archive: Archive | None = None, settings: Settings | None = None) -> FastAPI:
@@ -39,6 +47,7 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
         redoc_url="/redoc/",
         openapi_url="/api/openapi.json",
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
     )
     app.state.archive = archive
     errors.install(app)

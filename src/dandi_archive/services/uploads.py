@@ -187,7 +187,12 @@ def validate(archive: Archive, session: Session, user: User | None, upload_id: s
         return existing
     info = archive.store.head(upload.key)
     if info is None:
-        raise BadRequest("Object does not exist; complete the upload first.")
+        if archive.store.multipart_upload_exists(upload.key, upload.multipart_id):
+            raise BadRequest("Object does not exist; complete the upload first.")
+        session.delete(upload)
+        raise BadRequest(
+            "The upload was refused by storage or aborted; start a new one.", keep_changes=True
+        )
     if info.size != upload.size or info.etag != upload.etag:
         archive.store.delete(upload.key)
         archive.store.abort_multipart_upload(upload.key, upload.multipart_id)

@@ -42,6 +42,9 @@ class BlobStore(Protocol):
     def abort_multipart_upload(self, key: str, multipart_id: str) -> None:
         """Drop an unfinished upload and its parts (no error if already gone)."""
 
+    def multipart_upload_exists(self, key: str, multipart_id: str) -> bool:
+        """Whether an upload can still receive parts or be completed."""
+
     def head(self, key: str) -> ObjectInfo | None:
         """Size and ETag of an object, or None if there is none."""
 

@@ -94,6 +94,9 @@ class FolderStore:
     def abort_multipart_upload(self, key: str, multipart_id: str) -> None:
         shutil.rmtree(self._upload_dir(multipart_id), ignore_errors=True)
 
+    def multipart_upload_exists(self, key: str, multipart_id: str) -> bool:
+        return self._upload_dir(multipart_id).is_dir()
+
     def open_part(self, claims: dict) -> PartWriter:
         """A writer for one part's bytes, at the part's offset in the upload's data file."""
         upload_dir = self._upload_dir(claims["mp"])

@@ -92,9 +92,14 @@ class S3Store:
             if exc.response["Error"]["Code"] not in ("NoSuchUpload", "404"):
                 raise
 
-    def list_multipart_uploads(self, key: str) -> list[str]:
-        response = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=key)
-        return [u["UploadId"] for u in response.get("Uploads", []) if u["Key"] == key]
+    def multipart_upload_exists(self, key: str, multipart_id: str) -> bool:
+        try:
+            self.client.list_parts(Bucket=self.bucket, Key=key, UploadId=multipart_id, MaxParts=1)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("NoSuchUpload", "404"):
+                return False
+            raise
+        return True
 
     # -- objects ---------------------------------------------------------------------
 
