@@ -109,7 +109,7 @@ def _insert(
     asset = Asset(
         path=path,
         blob_id=blob.id,
-        metadata_=md.strip_asset_metadata(metadata),
+        metadata_=md.asset_metadata_to_store(metadata, blob.created, now),
         created=now,
         modified=now,
     )
@@ -193,7 +193,7 @@ def update_asset(
     if (
         old.blob_id == blob.id
         and old.path == path
-        and md.strip_asset_metadata(old.metadata_) == md.strip_asset_metadata(metadata)
+        and md.is_same_asset_metadata(old.metadata_, metadata)
     ):
         return old
     _detach(session, draft, old)

@@ -169,8 +169,37 @@ def contact_person(metadata: dict[str, Any]) -> str:
 # -- Assets --------------------------------------------------------------------------
 
 
+# Filled in when an asset is stored, if the client left them out.
+ASSET_DEFAULTED_FIELDS = ("schemaKey", "schemaVersion", "blobDateModified", "dateModified")
+
+
 def strip_asset_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in metadata.items() if k not in ASSET_COMPUTED_FIELDS}
+
+
+def asset_metadata_to_store(
+    metadata: dict[str, Any], blob_created: datetime, now: datetime
+) -> dict[str, Any]:
+    """The client's metadata without computed fields, with server defaults filled in."""
+    meta = strip_asset_metadata(metadata)
+    meta.setdefault("schemaKey", "Asset")
+    meta.setdefault("schemaVersion", DANDI_SCHEMA_VERSION)
+    meta.setdefault("blobDateModified", iso(blob_created))
+    meta.setdefault("dateModified", iso(now))
+    return meta
+
+
+def is_same_asset_metadata(stored: dict[str, Any], incoming: dict[str, Any]) -> bool:
+    """Whether ``incoming`` says nothing new: computed fields ignored, defaults inherited.
+
+    This is how a client's echo of an asset's full metadata (``dandi move`` sends it
+    back with only the path changed) is recognised as "no change".
+    """
+    candidate = strip_asset_metadata(incoming)
+    for key in ASSET_DEFAULTED_FIELDS:
+        if key not in candidate and key in stored:
+            candidate[key] = stored[key]
+    return candidate == stored
 
 
 def asset_full_metadata(
@@ -181,9 +210,7 @@ def asset_full_metadata(
     if asset.published:
         return meta
     blob = asset.blob
-    meta.setdefault("schemaKey", "Asset")
-    meta.setdefault("schemaVersion", DANDI_SCHEMA_VERSION)
-    meta["@context"] = context_url(meta["schemaVersion"])
+    meta["@context"] = context_url(meta.get("schemaVersion", DANDI_SCHEMA_VERSION))
     meta["id"] = f"dandiasset:{asset.id}"
     meta["identifier"] = str(asset.id)
     meta["path"] = asset.path
@@ -201,8 +228,6 @@ def asset_full_metadata(
         if blob.sha256:
             digest["dandi:sha2-256"] = blob.sha256
         meta["digest"] = digest
-        meta.setdefault("blobDateModified", iso(blob.created))
-    meta.setdefault("dateModified", iso(asset.modified))
     return meta
 
 
