@@ -146,6 +146,7 @@ def _latest_version_id(dandiset_id: Any) -> Select:
         .where(Version.dandiset_id == dandiset_id)
         .order_by(Version.created.desc(), Version.id.desc())
         .limit(1)
+        .correlate(Dandiset)
         .scalar_subquery()
     )
 

@@ -1,0 +1,79 @@
+"""Versions: the draft's metadata, edits, and validation state."""
+
+from ..helpers import DANDISET_METADATA
+
+
+def test_versions_list_and_info(api):
+    key = api.make_user()
+    dandiset = api.create_dandiset(key)
+    versions = api.get(f"/api/dandisets/{dandiset}/versions/").json()
+    assert versions["count"] == 1
+    item = versions["results"][0]
+    assert item["version"] == "draft"
+    assert item["dandiset"]["identifier"] == dandiset
+    api.wait_for_jobs()
+    info = api.get(f"/api/dandisets/{dandiset}/versions/draft/info/").json()
+    assert info["status"] == "Valid"
+    assert info["version_validation_errors"] == []
+    assert info["metadata"]["name"] == "Test Dandiset"
+
+
+def test_editing_metadata_revalidates_with_field_errors(api):
+    key = api.make_user()
+    dandiset = api.create_dandiset(key)
+    url = f"/api/dandisets/{dandiset}/versions/draft/"
+    api.wait_for_jobs()
+    before = api.get(url + "info/").json()
+    metadata = api.get(url).json()
+    metadata["license"] = ["not-a-license"]
+    r = api.put(url, key, json={"name": "Renamed", "metadata": metadata})
+    assert r.status_code == 200
+    assert r.json()["status"] == "Pending"
+    assert r.json()["modified"] > before["modified"]
+    api.wait_for_jobs()
+    info = api.get(url + "info/").json()
+    assert info["name"] == "Renamed"
+    assert info["status"] == "Invalid"
+    assert any(e["field"].startswith("license") for e in info["version_validation_errors"])
+    metadata["license"] = ["spdx:CC-BY-4.0"]
+    api.put(url, key, json={"name": "Renamed", "metadata": metadata})
+    api.wait_for_jobs()
+    assert api.get(url + "info/").json()["status"] == "Valid"
+
+
+def test_unchanged_put_changes_nothing(api):
+    key = api.make_user()
+    dandiset = api.create_dandiset(key)
+    url = f"/api/dandisets/{dandiset}/versions/draft/"
+    api.wait_for_jobs()
+    before = api.get(url + "info/").json()
+    r = api.put(url, key, json={"name": before["name"], "metadata": api.get(url).json()})
+    assert r.json()["modified"] == before["modified"]
+    assert r.json()["status"] == "Valid"
+
+
+def test_bad_version_requests(api):
+    key = api.make_user()
+    dandiset = api.create_dandiset(key)
+    url = f"/api/dandisets/{dandiset}/versions/"
+    assert api.get(url + "0.999999.9999/").status_code == 404
+    assert api.get(url + "latest/").status_code == 404
+    assert api.put(url + "draft/", key, json={"name": "x"}).status_code == 400
+    assert (
+        api.put(url + "draft/", key, json={"name": "", "metadata": DANDISET_METADATA}).status_code
+        == 400
+    )
+    assert api.get(url, params={"order": "name"}).status_code == 400
+
+
+def test_adding_an_asset_makes_the_draft_pending_again(api):
+    key = api.make_user()
+    dandiset = api.create_dandiset(key)
+    api.wait_for_jobs()
+    api.add_asset(key, dandiset, "a.txt", b"a")
+    info = api.get(f"/api/dandisets/{dandiset}/versions/draft/info/").json()
+    assert info["status"] in ("Pending", "Validating")
+    api.wait_for_jobs()
+    info = api.get(f"/api/dandisets/{dandiset}/versions/draft/info/").json()
+    assert info["status"] == "Valid"
+    assert info["metadata"]["assetsSummary"]["numberOfFiles"] == 1
