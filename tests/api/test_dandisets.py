@@ -62,9 +62,12 @@ def test_list_filters(api):
     empty = api.create_dandiset(key, name="Empty unicorn")
     full = api.create_dandiset(key, name="Full dragon")
     api.add_asset(key, full, "a.txt", b"a")
-    listed = lambda **p: [
-        d["identifier"] for d in api.get("/api/dandisets/", key, params=p).json()["results"]
-    ]
+
+    def listed(**p):
+        return [
+            d["identifier"] for d in api.get("/api/dandisets/", key, params=p).json()["results"]
+        ]
+
     assert listed() == [empty, full]
     assert listed(empty="False") == [full]
     assert listed(draft="false") == []
