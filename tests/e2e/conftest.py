@@ -1,0 +1,90 @@
+"""A real ``dandi-archive serve`` process, driven by the real ``dandi`` client."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ..conftest import free_port
+
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class LiveArchive:
+    url: str
+    key: str
+    env: dict[str, str]
+    data_dir: Path
+
+    def dandi(self, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+        """Run the dandi client against this archive, with the owner's API key."""
+        host = self.url.removeprefix("http://")
+        env = {**os.environ, "DANDI_NO_ET": "1", f"{host}_API_KEY": self.key, "DANDI_CACHE": "ignore"}
+        return subprocess.run(
+            [str(BIN / "dandi"), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+        )
+
+    def api(self, method: str, path: str, **kwargs) -> httpx.Response:
+        headers = {"Authorization": f"token {self.key}"}
+        return httpx.request(method, f"{self.url}/api{path}", headers=headers, timeout=60, **kwargs)
+
+
+def _cli(*args: str, env: dict[str, str]) -> str:
+    result = subprocess.run(
+        [str(BIN / "dandi-archive"), *args], env=env, capture_output=True, text=True, check=True
+    )
+    return result.stdout.strip()
+
+
+@pytest.fixture(params=["embedded", "postgres-s3"])
+def live_archive(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveArchive]:
+    port = free_port()
+    data_dir = tmp_path / "archive-data"
+    env = {
+        **os.environ,
+        "DANDI_ARCHIVE_DATA_DIR": str(data_dir),
+        "DANDI_ARCHIVE_HOST": "127.0.0.1",
+        "DANDI_ARCHIVE_PORT": str(port),
+    }
+    if request.param == "postgres-s3":
+        env["DANDI_ARCHIVE_DATABASE_URL"] = request.getfixturevalue("postgres_url")
+        from ..conftest import _empty_postgres
+
+        _empty_postgres(env["DANDI_ARCHIVE_DATABASE_URL"])
+        env["DANDI_ARCHIVE_S3_ENDPOINT_URL"] = request.getfixturevalue("moto_endpoint")
+        env["DANDI_ARCHIVE_S3_BUCKET"] = f"dandi-e2e-{uuid.uuid4().hex[:8]}"
+        env["DANDI_ARCHIVE_S3_ACCESS_KEY_ID"] = env["DANDI_ARCHIVE_S3_SECRET_ACCESS_KEY"] = "testing"
+        import boto3
+
+        boto3.client(
+            "s3", endpoint_url=env["DANDI_ARCHIVE_S3_ENDPOINT_URL"], region_name="us-east-1",
+            aws_access_key_id="testing", aws_secret_access_key="testing",
+        ).create_bucket(Bucket=env["DANDI_ARCHIVE_S3_BUCKET"])
+    _cli("user", "create", "owner@example.org", "--name", "Jane Doe", env=env)
+    key = _cli("user", "api-key", "owner@example.org", env=env)
+    log = open(tmp_path / "server.log", "w")  # noqa: SIM115 - closed below
+    server = subprocess.Popen([str(BIN / "dandi-archive"), "serve"], env=env, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            if httpx.get(f"{url}/api/info/").status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        server.kill()
+        raise RuntimeError((tmp_path / "server.log").read_text())
+    yield LiveArchive(url=url, key=key, env=env, data_dir=data_dir)
+    server.terminate()
+    server.wait(10)
+    log.close()
