@@ -29,9 +29,19 @@ class LiveArchive:
     def dandi(self, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         """Run the dandi client against this archive, with the owner's API key."""
         host = self.url.removeprefix("http://")
-        env = {**os.environ, "DANDI_NO_ET": "1", f"{host}_API_KEY": self.key, "DANDI_CACHE": "ignore"}
+        env = {
+            **os.environ,
+            "DANDI_NO_ET": "1",
+            f"{host}_API_KEY": self.key,
+            "DANDI_CACHE": "ignore",
+        }
         return subprocess.run(
-            [str(BIN / "dandi"), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+            [str(BIN / "dandi"), *args],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
 
     def api(self, method: str, path: str, **kwargs) -> httpx.Response:
@@ -63,17 +73,24 @@ def live_archive(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Liv
         _empty_postgres(env["DANDI_ARCHIVE_DATABASE_URL"])
         env["DANDI_ARCHIVE_S3_ENDPOINT_URL"] = request.getfixturevalue("moto_endpoint")
         env["DANDI_ARCHIVE_S3_BUCKET"] = f"dandi-e2e-{uuid.uuid4().hex[:8]}"
-        env["DANDI_ARCHIVE_S3_ACCESS_KEY_ID"] = env["DANDI_ARCHIVE_S3_SECRET_ACCESS_KEY"] = "testing"
+        env["DANDI_ARCHIVE_S3_ACCESS_KEY_ID"] = env["DANDI_ARCHIVE_S3_SECRET_ACCESS_KEY"] = (
+            "testing"
+        )
         import boto3
 
         boto3.client(
-            "s3", endpoint_url=env["DANDI_ARCHIVE_S3_ENDPOINT_URL"], region_name="us-east-1",
-            aws_access_key_id="testing", aws_secret_access_key="testing",
+            "s3",
+            endpoint_url=env["DANDI_ARCHIVE_S3_ENDPOINT_URL"],
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
         ).create_bucket(Bucket=env["DANDI_ARCHIVE_S3_BUCKET"])
     _cli("user", "create", "owner@example.org", "--name", "Jane Doe", env=env)
     key = _cli("user", "api-key", "owner@example.org", env=env)
     log = open(tmp_path / "server.log", "w")  # noqa: SIM115 - closed below
-    server = subprocess.Popen([str(BIN / "dandi-archive"), "serve"], env=env, stdout=log, stderr=log)
+    server = subprocess.Popen(
+        [str(BIN / "dandi-archive"), "serve"], env=env, stdout=log, stderr=log
+    )
     url = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
