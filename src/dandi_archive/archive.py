@@ -64,9 +64,7 @@ def build_archive(settings: Settings, *, run_jobs_in_process: bool | None = None
     store = build_store(settings)
     in_process = not settings.broker_url if run_jobs_in_process is None else run_jobs_in_process
     jobs: JobQueue = (
-        InProcessQueue(settings.in_process_workers)
-        if in_process
-        else CeleryQueue(settings.broker_url or "")
+        InProcessQueue(settings.in_process_workers) if in_process else CeleryQueue(settings)
     )
     archive = Archive(settings=settings, db=db, store=store, jobs=jobs)
     if isinstance(jobs, InProcessQueue):

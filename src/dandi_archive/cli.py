@@ -109,8 +109,12 @@ def worker(beat: bool, celery_args: tuple[str, ...]) -> None:
     settings = Settings()
     if not settings.broker_url:
         raise click.UsageError("Set DANDI_ARCHIVE_BROKER_URL (redis:// or amqp://) to run workers.")
-    app = make_celery(settings.broker_url)
-    argv = ["worker", "--loglevel=INFO", *(["--beat"] if beat else []), *celery_args]
+    app = make_celery(settings)
+    argv = ["worker", "--loglevel=INFO", "-Q", settings.queue]
+    if beat:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        argv += ["--beat", "--schedule", str(settings.data_dir / "celerybeat-schedule")]
+    argv += celery_args
     app.worker_main(argv)
 
 

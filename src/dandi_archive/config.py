@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     broker_url: str | None = Field(
         None, description="Celery broker (redis:// or amqp://); unset runs jobs in-process"
     )
+    queue: str = Field(
+        "dandi-archive", description="Celery queue; instances sharing a broker need their own"
+    )
     secret_key: str | None = Field(
         None, description="Signs storage URLs; shared by all API processes of one instance"
     )

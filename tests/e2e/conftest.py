@@ -56,7 +56,10 @@ def _cli(*args: str, env: dict[str, str]) -> str:
     return result.stdout.strip()
 
 
-@pytest.fixture(params=["embedded", "postgres-s3"])
+BROKERS = {"redis": "redis://127.0.0.1:6379/0", "rabbitmq": "amqp://guest:guest@127.0.0.1:5672//"}
+
+
+@pytest.fixture(params=["embedded", "postgres-s3", "postgres-s3-redis", "postgres-s3-rabbitmq"])
 def live_archive(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveArchive]:
     port = free_port()
     data_dir = tmp_path / "archive-data"
@@ -66,7 +69,7 @@ def live_archive(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Liv
         "DANDI_ARCHIVE_HOST": "127.0.0.1",
         "DANDI_ARCHIVE_PORT": str(port),
     }
-    if request.param == "postgres-s3":
+    if request.param.startswith("postgres-s3"):
         env["DANDI_ARCHIVE_DATABASE_URL"] = request.getfixturevalue("postgres_url")
         from ..conftest import _empty_postgres
 
@@ -85,12 +88,21 @@ def live_archive(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Liv
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
         ).create_bucket(Bucket=env["DANDI_ARCHIVE_S3_BUCKET"])
+    serve = [str(BIN / "dandi-archive"), "serve"]
+    processes = []
+    log = open(tmp_path / "server.log", "w")  # noqa: SIM115 - closed below
+    broker = request.param.rpartition("-")[2]
+    if broker in BROKERS:
+        # Production layout: jobs on a Celery worker, two stateless API processes.
+        env["DANDI_ARCHIVE_BROKER_URL"] = BROKERS[broker]
+        env["DANDI_ARCHIVE_QUEUE"] = f"dandi-test-{uuid.uuid4().hex[:8]}"
+        worker = [str(BIN / "dandi-archive"), "worker", "--", "--concurrency", "2"]
+        processes.append(subprocess.Popen(worker, env=env, stdout=log, stderr=log))
+        serve += ["--workers", "2"]
     _cli("user", "create", "owner@example.org", "--name", "Jane Doe", env=env)
     key = _cli("user", "api-key", "owner@example.org", env=env)
-    log = open(tmp_path / "server.log", "w")  # noqa: SIM115 - closed below
-    server = subprocess.Popen(
-        [str(BIN / "dandi-archive"), "serve"], env=env, stdout=log, stderr=log
-    )
+    server = subprocess.Popen(serve, env=env, stdout=log, stderr=log)
+    processes.append(server)
     url = f"http://127.0.0.1:{port}"
     for _ in range(100):
         try:
@@ -99,9 +111,11 @@ def live_archive(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Liv
         except httpx.HTTPError:
             time.sleep(0.1)
     else:
-        server.kill()
+        for process in processes:
+            process.kill()
         raise RuntimeError((tmp_path / "server.log").read_text())
     yield LiveArchive(url=url, key=key, env=env, data_dir=data_dir)
-    server.terminate()
-    server.wait(10)
+    for process in processes:
+        process.terminate()
+        process.wait(20)
     log.close()

@@ -14,6 +14,7 @@ from celery import Celery
 
 if TYPE_CHECKING:
     from ..archive import Archive
+    from ..config import Settings
 
 
 @cache
@@ -24,11 +25,12 @@ def _worker_archive() -> Archive:
     return build_archive(Settings(), run_jobs_in_process=False)
 
 
-def make_celery(broker_url: str, sweep_interval: float = 300.0) -> Celery:
+def make_celery(settings: Settings, sweep_interval: float = 300.0) -> Celery:
     from .jobs import JOBS, run_job
 
-    app = Celery("dandi_archive", broker=broker_url)
+    app = Celery("dandi_archive", broker=settings.broker_url)
     app.conf.update(
+        task_default_queue=settings.queue,
         task_serializer="json",
         accept_content=["json"],
         task_acks_late=True,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from ..archive import Archive
+    from ..config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +89,10 @@ class InProcessQueue:
 class CeleryQueue:
     """Sends jobs to Celery workers (``dandi-archive worker``)."""
 
-    def __init__(self, broker_url: str) -> None:
+    def __init__(self, settings: Settings) -> None:
         from .celery_app import make_celery
 
-        self.app = make_celery(broker_url)
+        self.app = make_celery(settings)
 
     def submit(self, job: str, **kwargs: Any) -> None:
         self.app.send_task(f"dandi_archive.{job}", kwargs=kwargs)
