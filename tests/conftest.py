@@ -113,24 +113,30 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
-    return make_settings(backend, tmp_path / "data", request)
-
-
-@pytest.fixture
-def archive(settings: Settings) -> Iterator[Archive]:
-    archive = build_archive(settings, run_jobs_in_process=True)
-    if settings.s3_bucket:
-        archive.store.ensure_bucket()  # type: ignore[attr-defined]
-    yield archive
-    archive.close()
-
-
-@pytest.fixture
-def api(archive: Archive) -> Iterator[ApiClient]:
+def make_api(backend: str, tmp_path: Path, request: pytest.FixtureRequest):
+    """Build an archive (with extra settings, if given) and a test client for it."""
     from fastapi.testclient import TestClient
 
     from dandi_archive.app import create_app
 
-    with TestClient(create_app(archive), base_url="http://testserver") as client:
-        yield ApiClient(client, archive)
+    opened: list[tuple[TestClient, Archive]] = []
+
+    def factory(**extra) -> ApiClient:
+        settings = make_settings(backend, tmp_path / f"data{len(opened)}", request, **extra)
+        archive = build_archive(settings, run_jobs_in_process=True)
+        if settings.s3_bucket:
+            archive.store.ensure_bucket()  # type: ignore[attr-defined]
+        client = TestClient(create_app(archive), base_url="http://testserver")
+        client.__enter__()
+        opened.append((client, archive))
+        return ApiClient(client, archive)
+
+    yield factory
+    for client, archive in opened:
+        client.__exit__(None, None, None)
+        archive.close()
+
+
+@pytest.fixture
+def api(make_api) -> ApiClient:
+    return make_api()

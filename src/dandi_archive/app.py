@@ -11,10 +11,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
-from .api import assets, bucket, dandisets, errors, info, uploads, users, versions
+from .api import admin, assets, bucket, dandisets, errors, info, uploads, users, versions
 from .archive import Archive, build_archive
 from .config import Settings
 from .storage.folder import FolderStore
+from .tasks.jobs import periodic_jobs
 from .tasks.queue import InProcessQueue
 
 DESCRIPTION = """
@@ -37,6 +38,7 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if isinstance(archive.jobs, InProcessQueue):
             archive.jobs.submit("sweep")  # pick up work a previous run left unfinished
+            archive.jobs.start_schedule(periodic_jobs(archive.settings))
         yield
 
     app = FastAPI(
@@ -58,7 +60,7 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
         allow_headers=["*"],
         expose_headers=["Location", "ETag", "Content-Range"],
     )
-    for module in (info, users, dandisets, versions, uploads):
+    for module in (info, users, dandisets, versions, uploads, admin):
         app.include_router(module.router)
     app.include_router(assets.router)
     app.include_router(assets.by_id)

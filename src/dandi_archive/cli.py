@@ -169,5 +169,70 @@ def user_api_key(email: str, data_dir: Path) -> None:
     click.echo(key)
 
 
+@main.group()
+def manifests() -> None:
+    """The bucket's dandisets/ manifests."""
+
+
+@manifests.command("verify")
+@click.option("--dandiset", help="Only this Dandiset (six digits).")
+@click.option("--version", "version_id", help="Only this version (draft or 0.YYMMDD.HHMM).")
+@click.option("--quick", is_flag=True, help="Check sizes and ETags only, not SHA-256.")
+@data_dir_option
+def manifests_verify(
+    dandiset: str | None, version_id: str | None, quick: bool, data_dir: Path
+) -> None:
+    """Check every listed file against the bucket, reading only the bucket."""
+    from tqdm import tqdm
+
+    from .archive import build_store
+    from .services.verify import manifest_versions, verify_version
+
+    store = build_store(load_settings(data_dir=data_dir))
+    versions = manifest_versions(store, dandiset, version_id)
+    if not versions:
+        raise click.ClickException("No manifests found in the bucket for that selection.")
+    failed = 0
+    with tqdm(unit=" files", desc="verifying") as bar:
+        for ds, version in versions:
+            report = verify_version(store, ds, version, quick=quick, progress=bar.update)
+            failed += bool(report.problems)
+            status = "OK" if not report.problems else f"{len(report.problems)} PROBLEM(S)"
+            tqdm.write(f"{ds}/{version}: {report.assets} files, {status}")
+            for problem in report.problems:
+                tqdm.write(f"  {problem}")
+    if failed:
+        raise click.ClickException(f"{failed} of {len(versions)} version(s) failed verification.")
+
+
+@manifests.command("rebuild")
+@click.option("--dandiset", help="Only this Dandiset (six digits).")
+@data_dir_option
+def manifests_rebuild(dandiset: str | None, data_dir: Path) -> None:
+    """Rewrite the manifests of every version from the database."""
+    from sqlalchemy import select, update
+
+    from .archive import build_archive
+    from .db.models import Version
+    from .services.dandisets import parse_identifier
+    from .services.manifests import write_manifests
+
+    archive = build_archive(load_settings(data_dir=data_dir), run_jobs_in_process=True)
+    try:
+        query = select(Version.id).order_by(Version.dandiset_id, Version.id)
+        if dandiset:
+            query = query.where(Version.dandiset_id == parse_identifier(dandiset))
+        with archive.db.session(write=True) as session:
+            ids = list(session.scalars(query))
+            session.execute(
+                update(Version).where(Version.id.in_(ids)).values(manifests_revision=None)
+            )
+        for version_id in ids:
+            write_manifests(archive, version_id)
+        click.echo(f"Rewrote the manifests of {len(ids)} version(s).")
+    finally:
+        archive.close()
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -48,11 +48,21 @@ class Settings(BaseSettings):
         None, description="Signs storage URLs; shared by all API processes of one instance"
     )
 
+    # DataCite, to register DOIs (the prefix is dandischema's DANDI_DOI_PREFIX).
+    datacite_api_url: str | None = Field(None, description="e.g. https://api.datacite.org")
+    datacite_username: str | None = None
+    datacite_password: str | None = None
+
+    # Fixity: every blob is re-hashed once per cycle, a batch at a time.
+    fixity_cycle_days: float = 30.0
+    fixity_interval_seconds: float = 3600.0
+    fixity_batch_size: int = 1000
+
     # How long presigned URLs live: uploads may take days, downloads are short-lived.
     upload_url_expiry_seconds: int = 7 * 24 * 3600
     download_url_expiry_seconds: int = 6 * 3600
-    # Periodic sweep that re-queues jobs lost to a crash (validation, checksums).
-    sweep_interval_seconds: float = 10.0
+    # Periodic sweep that re-queues jobs lost to a crash (publishing, checksums, DOIs).
+    sweep_interval_seconds: float = 300.0
     in_process_workers: int = 2
 
     @property
@@ -76,6 +86,10 @@ class Settings(BaseSettings):
     @property
     def uses_sqlite(self) -> bool:
         return self.sqlalchemy_url.startswith("sqlite")
+
+    @property
+    def datacite_configured(self) -> bool:
+        return bool(self.datacite_api_url and self.datacite_username and self.datacite_password)
 
     @property
     def bucket_dir(self) -> Path:

@@ -12,7 +12,7 @@ from ..archive import Archive
 from ..db.models import Asset, Dandiset
 from ..services import assets as service
 from ..services import metadata as md
-from ..services.errors import BadRequest
+from ..services.errors import BadRequest, Conflict
 from ..services.versions import get_readable_version
 from .deps import ArchiveDep, SessionDep, UserDep
 from .pagination import Page, PageParams, page_params, paginated
@@ -51,6 +51,11 @@ def download_redirect(
 ) -> RedirectResponse:
     if asset.blob is None:
         raise BadRequest("This asset has no blob to download.")
+    if asset.blob.fixity_ok is False:
+        raise Conflict(
+            "This file failed its integrity check and is not served; the archive's "
+            "administrators have been alerted."
+        )
     filename = posixpath.basename(asset.path) if disposition == "attachment" else None
     url = archive.store.presign_download(
         asset.blob.key, archive.settings.download_url_expiry_seconds, filename

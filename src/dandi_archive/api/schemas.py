@@ -26,6 +26,10 @@ class VersionUpdate(BaseModel):
     metadata: dict[str, Any]
 
 
+class PublishRequest(BaseModel):
+    release_notes: str | None = Field(None, max_length=5000, description="What changed")
+
+
 class AssetWrite(BaseModel):
     metadata: dict[str, Any] = Field(description="Asset metadata; must include 'path'")
     blob_id: uuid.UUID | None = None
@@ -103,11 +107,18 @@ class AssetValidationError(ValidationError):
     path: str
 
 
+class DoiInfo(BaseModel):
+    doi: str
+    state: str = Field(description="reserved, pending, draft, findable or failed")
+    message: str
+
+
 class VersionInfo(VersionListItem):
     asset_validation_errors: list[AssetValidationError]
     version_validation_errors: list[ValidationError]
     metadata: dict[str, Any]
     contact_person: str
+    doi: DoiInfo | None = None
 
 
 class AssetOut(BaseModel):

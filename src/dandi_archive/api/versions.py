@@ -4,18 +4,27 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..db.models import Dandiset, Version
+from ..services import dois, publish
 from ..services import metadata as md
 from ..services import versions as service
+from ..services.errors import MethodNotAllowed
 from ..services.paths import version_totals
 from .dandisets import active_uploads
 from .deps import ArchiveDep, SessionDep, UserDep
 from .pagination import Page, PageParams, page_params, paginated
-from .schemas import VersionInfo, VersionListItem, VersionUpdate, dandiset_summary, version_detail
+from .schemas import (
+    PublishRequest,
+    VersionInfo,
+    VersionListItem,
+    VersionUpdate,
+    dandiset_summary,
+    version_detail,
+)
 
 router = APIRouter(prefix="/api/dandisets/{dandiset_id}/versions", tags=["versions"])
 
@@ -40,6 +49,7 @@ def version_info(session: Session, dandiset: Dandiset, version: Version) -> Vers
         version_validation_errors=version.validation_errors or [],
         metadata=version.metadata_,
         contact_person=md.contact_person(version.metadata_),
+        doi=dois.describe(session, version),
     )
 
 
@@ -83,6 +93,32 @@ def update_version(
         archive, session, user, dandiset_id, version, body.name, body.metadata
     )
     return version_info(session, draft.dandiset, draft)
+
+
+@router.post(
+    "/{version}/publish/",
+    status_code=202,
+    responses={
+        400: {"description": "Not valid, unchanged since the last publish, empty, or embargoed"},
+        409: {"description": "Validation still running"},
+        423: {"description": "Already being published"},
+    },
+    summary="Publish the draft as a new immutable version",
+)
+def publish_version(
+    archive: ArchiveDep,
+    session: SessionDep,
+    user: UserDep,
+    dandiset_id: str,
+    version: str,
+    body: PublishRequest | None = None,
+) -> Response:
+    if version != "draft":
+        raise MethodNotAllowed("Only draft versions can be published.")
+    publish.request_publish(
+        archive, session, user, dandiset_id, body.release_notes if body else None
+    )
+    return Response(status_code=202)
 
 
 @router.get(

@@ -188,6 +188,11 @@ class Version(Base):
     validation_errors: Mapped[list[dict[str, str]]] = mapped_column(JSONDocument, default=list)
     created: Mapped[datetime] = mapped_column(default=utcnow)
     modified: Mapped[datetime] = mapped_column(default=utcnow)
+    # Draft only, while Publishing: {"version", "user_id", "release_notes", "requested"}.
+    # Kept in the row so a publish interrupted by a crash resumes with the same version id.
+    publish_request: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    # The revision whose manifests are in the bucket (None: not written yet).
+    manifests_revision: Mapped[int | None] = mapped_column(Integer)
 
     dandiset: Mapped[Dandiset] = relationship(back_populates="versions")
 
@@ -208,6 +213,10 @@ class AssetBlob(Base):
     key: Mapped[str] = mapped_column(String(255), unique=True)
     embargoed: Mapped[bool] = mapped_column(Boolean, default=False)
     created: Mapped[datetime] = mapped_column(default=utcnow)
+    # Fixity: when the stored bytes were last re-hashed, and whether they still matched.
+    fixity_checked: Mapped[datetime | None] = mapped_column(index=True)
+    fixity_ok: Mapped[bool | None] = mapped_column(Boolean)
+    fixity_message: Mapped[str | None] = mapped_column(Text)
 
 
 class Asset(Base):
@@ -277,6 +286,34 @@ class Folder(Base):
     parent: Mapped[str | None] = mapped_column(PathString)
     file_count: Mapped[int] = mapped_column(BigInteger, default=0)
     total_size: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class DoiState(enum.StrEnum):
+    RESERVED = "reserved"  # minted, but no DataCite account is configured
+    PENDING = "pending"  # to be sent to DataCite
+    DRAFT = "draft"  # registered at DataCite as a draft
+    FINDABLE = "findable"  # registered and public
+    FAILED = "failed"  # DataCite refused or was unreachable; retried by the sweep
+
+
+class Doi(Base):
+    """A DOI of a Dandiset: a version DOI, or (version_id None) its concept DOI,
+    which always resolves to the newest published version."""
+
+    __tablename__ = "dois"
+
+    doi: Mapped[str] = mapped_column(String(255), primary_key=True)
+    dandiset_id: Mapped[int] = mapped_column(
+        ForeignKey("dandisets.id", ondelete="CASCADE"), index=True
+    )
+    version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("versions.id", ondelete="CASCADE"), unique=True
+    )
+    state: Mapped[DoiState] = mapped_column(_enum(DoiState, "doi_state"))
+    # Where registration should take it: "draft" or "findable".
+    target: Mapped[DoiState] = mapped_column(_enum(DoiState, "doi_target"))
+    message: Mapped[str | None] = mapped_column(Text)
+    updated: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Upload(Base):

@@ -23,8 +23,8 @@ from ..db.models import (
     VersionStatus,
 )
 from ..db.text import like_escape
+from . import dois, paths
 from . import metadata as md
-from . import paths
 from .errors import BadRequest, Conflict, NotAuthenticated, NotFound, PermissionDenied
 from .permissions import require_approved, require_owner, require_readable
 
@@ -100,6 +100,7 @@ def create_dandiset(
     session.add(draft)
     session.flush()
     paths.create_root(session, draft.id)
+    dois.mint_for_dandiset(archive, session, dandiset)
     archive.defer(session, "validate_version", version_id=draft.id)
     return dandiset
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import uuid
 from datetime import UTC, datetime
+from importlib.metadata import version as package_version
 from typing import TYPE_CHECKING, Any
 
 import jsonschema.exceptions
@@ -206,9 +207,9 @@ def asset_full_metadata(
     archive: Archive, asset: Asset, *, embargoed_until: str | None = None, embargoed: bool = False
 ) -> dict[str, Any]:
     """An asset's metadata as clients see it: stored fields plus computed ones."""
+    # Computed from rows that never change once published (the blob and its digests),
+    # so a published asset's document is as frozen as its stored metadata.
     meta = dict(asset.metadata_)
-    if asset.published:
-        return meta
     blob = asset.blob
     meta["@context"] = context_url(meta.get("schemaVersion", DANDI_SCHEMA_VERSION))
     meta["id"] = f"dandiasset:{asset.id}"
@@ -234,20 +235,22 @@ def asset_full_metadata(
 # -- Validation ----------------------------------------------------------------------
 
 
-def _published_by(now: datetime) -> dict[str, Any]:
+def published_by(now: datetime) -> dict[str, Any]:
+    """The PublishActivity recorded in published Dandisets and assets."""
+    software: dict[str, Any] = {
+        "id": uuid.uuid4().urn,
+        "name": f"{instance_name()} API",
+        "version": package_version("dandi-archive"),
+        "schemaKey": "Software",
+    }
+    if get_instance_config().instance_identifier:
+        software["identifier"] = get_instance_config().instance_identifier
     return {
         "id": uuid.uuid4().urn,
         "name": f"{instance_name()} publish",
         "startDate": iso(now),
         "endDate": iso(now),
-        "wasAssociatedWith": [
-            {
-                "id": uuid.uuid4().urn,
-                "name": f"{instance_name()} API",
-                "version": "0.1.0",
-                "schemaKey": "Software",
-            }
-        ],
+        "wasAssociatedWith": [software],
         "schemaKey": "PublishActivity",
     }
 
@@ -296,7 +299,7 @@ def validate_version_metadata(metadata: dict[str, Any]) -> list[dict[str, str]]:
         f"{ident.rpartition(':')[2]}/{fake_version}"
     )
     meta["datePublished"] = iso(now)
-    meta["publishedBy"] = _published_by(now)
+    meta["publishedBy"] = published_by(now)
     meta["assetsSummary"] = {"schemaKey": "AssetsSummary", "numberOfBytes": 1, "numberOfFiles": 1}
     config = get_instance_config()
     if config.doi_prefix:
@@ -307,11 +310,16 @@ def validate_version_metadata(metadata: dict[str, Any]) -> list[dict[str, str]]:
     return _run_validation(meta, "Dandiset")
 
 
+def validate_published_dandiset(metadata: dict[str, Any]) -> list[dict[str, str]]:
+    """Errors in the metadata of a version about to be published."""
+    return _run_validation(metadata, "Dandiset")
+
+
 def validate_asset_metadata(full_metadata: dict[str, Any]) -> list[dict[str, str]]:
     """Errors that would stop this asset from being published, as [{field, message}]."""
     meta = copy.deepcopy(full_metadata)
     if "datePublished" not in meta:
         now = datetime.now(UTC)
         meta["datePublished"] = iso(now)
-        meta["publishedBy"] = _published_by(now)
+        meta["publishedBy"] = published_by(now)
     return _run_validation(meta, "Asset")

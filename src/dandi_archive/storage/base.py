@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from dandischema.digests.dandietag import Part
@@ -54,11 +55,18 @@ class BlobStore(Protocol):
     def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
         """Write a small object in one go; readers see the old or the new one, never half."""
 
+    def put_file(self, key: str, path: Path, content_type: str) -> None:
+        """Store a local file (streamed, any size) under ``key``, replacing it atomically.
+        The file may be moved rather than copied."""
+
     def delete(self, key: str) -> None:
         """Remove an object (no error if absent)."""
 
     def public_url(self, key: str) -> str:
         """The unsigned URL of an object, as written into metadata (``contentUrl``)."""
+
+    def key_for_url(self, url: str) -> str | None:
+        """The key behind one of this store's public URLs (None if it is not one)."""
 
     def presign_download(self, key: str, expires: int, filename: str | None = None) -> str:
         """A URL that serves the object's bytes (with Range support) for a limited time."""

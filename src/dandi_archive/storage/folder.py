@@ -21,7 +21,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from dandischema.digests.dandietag import Part
 
@@ -167,12 +167,28 @@ class FolderStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         _write_atomically(path, data, self.staging, etag=hashlib.md5(data).hexdigest())
 
+    def put_file(self, key: str, path: Path, content_type: str) -> None:
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _set_etag(path, _md5_of_file(path))
+        try:
+            os.replace(path, target)  # same file system: an atomic rename, no copy
+        except OSError:
+            tmp = self.staging / f".tmp-{uuid.uuid4().hex}"
+            shutil.copyfile(path, tmp)
+            _set_etag(tmp, _get_etag(path))
+            os.replace(tmp, target)
+
     def delete(self, key: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.path(key).unlink()
 
     def public_url(self, key: str) -> str:
         return f"{self.base_url}/bucket/{quote(key)}"
+
+    def key_for_url(self, url: str) -> str | None:
+        prefix = f"{self.base_url}/bucket/"
+        return unquote(url.partition("?")[0][len(prefix) :]) if url.startswith(prefix) else None
 
     def presign_download(self, key: str, expires: int, filename: str | None = None) -> str:
         token = self.signer.sign("get", expires, key=key, filename=filename)
@@ -257,10 +273,14 @@ def _get_etag(path: Path) -> str:
     """The stored ETag, or the MD5 of the file (then remembered) if none was stored."""
     with contextlib.suppress(OSError):
         return os.getxattr(path, ETAG_XATTR).decode()
+    etag = _md5_of_file(path)
+    _set_etag(path, etag)
+    return etag
+
+
+def _md5_of_file(path: Path) -> str:
     md5 = hashlib.md5()
     with open(path, "rb") as fh:
         while chunk := fh.read(8 * 2**20):
             md5.update(chunk)
-    etag = md5.hexdigest()
-    _set_etag(path, etag)
-    return etag
+    return md5.hexdigest()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import boto3
 from botocore.client import Config
@@ -123,6 +124,14 @@ class S3Store:
         # A PUT replaces an object atomically: readers get the old or the new one.
         self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
 
+    def put_file(self, key: str, path: Path, content_type: str) -> None:
+        # upload_file streams from disk, in parts for large files; S3 swaps the object
+        # in only once the whole upload completes.
+        self.client.upload_file(
+            str(path), self.bucket, key, ExtraArgs={"ContentType": content_type}
+        )
+        path.unlink()
+
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)
 
@@ -130,6 +139,10 @@ class S3Store:
         if self.endpoint_url:
             return f"{self.endpoint_url.rstrip('/')}/{self.bucket}/{quote(key)}"
         return f"https://{self.bucket}.s3.amazonaws.com/{quote(key)}"
+
+    def key_for_url(self, url: str) -> str | None:
+        prefix = self.public_url("")
+        return unquote(url.partition("?")[0][len(prefix) :]) if url.startswith(prefix) else None
 
     def presign_download(self, key: str, expires: int, filename: str | None = None) -> str:
         params = {"Bucket": self.bucket, "Key": key}

@@ -25,8 +25,8 @@ def _worker_archive() -> Archive:
     return build_archive(Settings(), run_jobs_in_process=False)
 
 
-def make_celery(settings: Settings, sweep_interval: float = 300.0) -> Celery:
-    from .jobs import JOBS, run_job
+def make_celery(settings: Settings) -> Celery:
+    from .jobs import JOBS, periodic_jobs, run_job
 
     app = Celery("dandi_archive", broker=settings.broker_url)
     app.conf.update(
@@ -39,12 +39,8 @@ def make_celery(settings: Settings, sweep_interval: float = 300.0) -> Celery:
         task_ignore_result=True,
         broker_connection_retry_on_startup=True,
         beat_schedule={
-            "sweep": {
-                "task": "dandi_archive.sweep",
-                "schedule": sweep_interval,
-                # Only what has waited long enough to be lost, not work still queued.
-                "kwargs": {"min_age_seconds": 2 * sweep_interval},
-            },
+            name: {"task": f"dandi_archive.{name}", "schedule": interval, "kwargs": kwargs}
+            for name, (interval, kwargs) in periodic_jobs(settings).items()
         },
     )
     for name in JOBS:

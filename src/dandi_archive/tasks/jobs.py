@@ -12,12 +12,25 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
-from ..db.models import Asset, AssetBlob, AssetStatus, Folder, Version, VersionStatus
+from ..db.models import (
+    Asset,
+    AssetBlob,
+    AssetStatus,
+    Dandiset,
+    Doi,
+    DoiState,
+    EmbargoStatus,
+    Folder,
+    Version,
+    VersionStatus,
+)
+from ..services import dois, fixity, manifests, publish
 from ..services import metadata as md
 from ..services.assets import dandisets_of_asset
 
 if TYPE_CHECKING:
     from ..archive import Archive
+    from ..config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +44,16 @@ def job(fn: Callable[..., None]) -> Callable[..., None]:
 
 def run_job(archive: Archive, name: str, kwargs: dict[str, Any]) -> None:
     JOBS[name](archive, **kwargs)
+
+
+def periodic_jobs(settings: Settings) -> dict[str, tuple[float, dict[str, Any]]]:
+    """Jobs run on a schedule: name -> (interval in seconds, keyword arguments)."""
+    sweep_every = settings.sweep_interval_seconds
+    return {
+        # Only work that waited long enough to be lost, not work still in a queue.
+        "sweep": (sweep_every, {"min_age_seconds": 2 * sweep_every}),
+        "check_fixity": (settings.fixity_interval_seconds, {}),
+    }
 
 
 @job
@@ -50,6 +73,9 @@ def compute_sha256(archive: Archive, blob_id: str) -> None:
             .where(AssetBlob.id == uuid.UUID(blob_id), AssetBlob.sha256.is_(None))
             .values(sha256=digest.hexdigest())
         )
+    # Only now, with the digest committed: an asset added meanwhile is either seen here
+    # or validated by its own job, which then sees the digest.
+    with archive.db.session() as session:
         waiting = session.scalars(
             select(Asset.id).where(
                 Asset.blob_id == uuid.UUID(blob_id), Asset.status == AssetStatus.PENDING
@@ -101,6 +127,27 @@ def validate_version(archive: Archive, version_id: int) -> None:
         version.metadata_ = {**version.metadata_, "assetsSummary": summary}
         version.status = VersionStatus.INVALID if errors else VersionStatus.VALID
         version.validation_errors = errors
+        archive.defer(session, "write_manifests", version_id=version_id)
+
+
+@job
+def publish_draft(archive: Archive, version_id: int) -> None:
+    publish.publish_draft(archive, version_id)
+
+
+@job
+def write_manifests(archive: Archive, version_id: int) -> None:
+    manifests.write_manifests(archive, version_id)
+
+
+@job
+def register_dois(archive: Archive, dandiset_id: int) -> None:
+    dois.register(archive, dandiset_id)
+
+
+@job
+def check_fixity(archive: Archive) -> None:
+    fixity.run_batch(archive)
 
 
 @job
@@ -125,6 +172,31 @@ def sweep(archive: Archive, min_age_seconds: float = 0) -> None:
             select(AssetBlob.id).where(AssetBlob.sha256.is_(None), AssetBlob.created <= cutoff)
         ):
             archive.defer(session, "compute_sha256", blob_id=str(blob_id))
+        for version_id in session.scalars(
+            select(Version.id).where(
+                Version.status == VersionStatus.PUBLISHING, Version.modified <= cutoff
+            )
+        ):
+            archive.defer(session, "publish_draft", version_id=version_id)
+        for version_id in session.scalars(
+            select(Version.id)
+            .join(Dandiset, Dandiset.id == Version.dandiset_id)
+            .where(
+                Dandiset.embargo_status == EmbargoStatus.OPEN,
+                Version.status.in_(
+                    [VersionStatus.VALID, VersionStatus.INVALID, VersionStatus.PUBLISHED]
+                ),
+                Version.manifests_revision.is_distinct_from(Version.revision),
+                Version.modified <= cutoff,
+            )
+        ):
+            archive.defer(session, "write_manifests", version_id=version_id)
+        for dandiset_id in session.scalars(
+            select(Doi.dandiset_id)
+            .where(Doi.state.in_([DoiState.PENDING, DoiState.FAILED]), Doi.updated <= cutoff)
+            .distinct()
+        ):
+            archive.defer(session, "register_dois", dandiset_id=dandiset_id)
         for asset_id in session.scalars(
             select(Asset.id)
             .join(AssetBlob, AssetBlob.id == Asset.blob_id)

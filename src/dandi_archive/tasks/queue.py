@@ -71,15 +71,15 @@ class InProcessQueue:
         with self._lock:
             return self._lock.wait_for(lambda: not self._waiting and not self._running, timeout)
 
-    def start_sweeper(self, interval: float) -> None:
-        """Re-queue forgotten work now and every ``interval`` seconds."""
+    def start_schedule(self, schedule: dict[str, tuple[float, dict[str, Any]]]) -> None:
+        """Submit each job of ``schedule`` (name -> (interval, kwargs)) periodically."""
+        for job, (interval, kwargs) in schedule.items():
 
-        def loop() -> None:
-            while not self._stop.is_set():
-                self.submit("sweep")
-                self._stop.wait(interval)
+            def loop(job: str = job, interval: float = interval, kwargs: dict = kwargs) -> None:
+                while not self._stop.wait(interval):
+                    self.submit(job, **kwargs)
 
-        threading.Thread(target=loop, name="dandi-sweeper", daemon=True).start()
+            threading.Thread(target=loop, name=f"dandi-{job}", daemon=True).start()
 
     def shutdown(self) -> None:
         self._stop.set()
