@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     datacite_api_url: str | None = Field(None, description="e.g. https://api.datacite.org")
     datacite_username: str | None = None
     datacite_password: str | None = None
+    datacite_attempts: int = Field(5, description="Tries per request (backoff in between)")
 
     # Fixity: every blob is re-hashed once per cycle, a batch at a time.
     fixity_cycle_days: float = 30.0

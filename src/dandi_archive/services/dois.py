@@ -111,6 +111,7 @@ def register(archive: Archive, dandiset_id: int) -> None:
         settings.datacite_api_url or "",
         settings.datacite_username or "",
         settings.datacite_password or "",
+        attempts=settings.datacite_attempts,
     )
     try:
         with archive.db.session(write=True) as session:
