@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
@@ -25,6 +26,28 @@ class LiveArchive:
     key: str
     env: dict[str, str]
     data_dir: Path
+    serve_command: list[str]
+    log: IO[str]
+    server: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.server = subprocess.Popen(
+            self.serve_command, env=self.env, stdout=self.log, stderr=self.log
+        )
+        for _ in range(150):
+            try:
+                if httpx.get(f"{self.url}/api/info/").status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        self.server.kill()
+        raise RuntimeError((self.data_dir.parent / "server.log").read_text())
+
+    def kill(self) -> None:
+        """Stop the server the hard way (SIGKILL), as a crash would."""
+        assert self.server is not None
+        self.server.kill()
+        self.server.wait(10)
 
     def dandi(self, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         """Run the dandi client against this archive, with the owner's API key."""
@@ -101,21 +124,20 @@ def live_archive(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Liv
         serve += ["--workers", "2"]
     _cli("user", "create", "owner@example.org", "--name", "Jane Doe", env=env)
     key = _cli("user", "api-key", "owner@example.org", env=env)
-    server = subprocess.Popen(serve, env=env, stdout=log, stderr=log)
-    processes.append(server)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            if httpx.get(f"{url}/api/info/").status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        for process in processes:
-            process.kill()
-        raise RuntimeError((tmp_path / "server.log").read_text())
-    yield LiveArchive(url=url, key=key, env=env, data_dir=data_dir)
-    for process in processes:
-        process.terminate()
-        process.wait(20)
-    log.close()
+    live = LiveArchive(
+        url=f"http://127.0.0.1:{port}",
+        key=key,
+        env=env,
+        data_dir=data_dir,
+        serve_command=serve,
+        log=log,
+    )
+    try:
+        live.start()
+        yield live
+    finally:
+        for process in [*processes, live.server]:
+            if process is not None:
+                process.terminate()
+                process.wait(20)
+        log.close()
