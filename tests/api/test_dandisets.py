@@ -164,3 +164,26 @@ def test_delete_dandiset_removes_everything(api):
     assert api.delete(f"/api/dandisets/{dandiset}/", key).status_code == 404
     assert api.get("/api/dandisets/999999/").status_code == 404
     assert api.get("/api/dandisets/abc/").status_code == 404
+
+
+def test_lifting_an_embargo_opens_everything(api):
+    owner = api.make_user("owner@example.org")
+    other = api.make_user("other@example.org")
+    dandiset = api.create_dandiset(owner, embargo="true")
+    asset = api.add_asset(owner, dandiset, "data.txt", b"kept private", {"schemaKey": "Asset"})
+    api.wait_for_jobs()
+    url = f"/api/dandisets/{dandiset}/unembargo/"
+    assert api.post(url, other).status_code == 403
+    assert api.post(url).status_code == 401
+    assert api.post(url, owner).status_code == 200
+    api.wait_for_jobs()
+    detail = api.get(f"/api/dandisets/{dandiset}/").json()
+    assert detail["embargo_status"] == "OPEN"
+    metadata = api.get(f"/api/dandisets/{dandiset}/versions/draft/").json()
+    assert metadata["access"][0]["status"] == "dandi:OpenAccess"
+    asset_metadata = api.get(f"/api/assets/{asset['asset_id']}/").json()
+    assert asset_metadata["access"][0]["status"] == "dandi:OpenAccess"
+    assert api.get(asset_metadata["contentUrl"][1]).content == b"kept private"
+    assert api.get(f"/api/dandisets/{dandiset}/versions/draft/info/").json()["status"] == "Valid"
+    assert list(api.archive.store.list_keys(f"dandisets/{dandiset}/draft/"))
+    assert api.post(url, owner).status_code == 400  # not embargoed any more

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..db.models import Dandiset, Upload, Version
 from ..services import dandisets as service
-from ..services import uploads
+from ..services import embargo, uploads
 from ..services.errors import BadRequest
 from ..services.paths import version_totals
 from ..services.permissions import require_owner, require_readable
@@ -138,6 +138,11 @@ def delete_dandiset(
 ) -> Response:
     service.delete_dandiset(archive, session, user, dandiset_id)
     return Response(status_code=204)
+
+
+@router.post("/{dandiset_id}/unembargo/", summary="Lift the embargo: make the Dandiset open")
+def unembargo(archive: ArchiveDep, session: SessionDep, user: UserDep, dandiset_id: str) -> None:
+    embargo.request_unembargo(archive, session, user, dandiset_id)
 
 
 @router.get("/{dandiset_id}/users/", response_model=list[OwnerOut], summary="Owners")

@@ -87,6 +87,8 @@ def initialize(
         raise BadRequest("dandiset must be a Dandiset identifier string such as '000123'.")
     dandiset = get_dandiset(session, dandiset_identifier)
     user = require_owner(session, dandiset, user)
+    if dandiset.embargo_status == "UNEMBARGOING":
+        raise BadRequest("Dandiset modification not allowed while its embargo is being lifted.")
     size, etag = _check_announcement(content_size, digest)
     existing = session.scalar(select(AssetBlob.id).where(AssetBlob.etag == etag))
     if existing is not None:

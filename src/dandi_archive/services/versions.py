@@ -50,6 +50,8 @@ def get_writable_draft(
     """The draft, locked for this transaction, after checking the caller owns it."""
     dandiset = get_dandiset(session, identifier)
     require_owner(session, dandiset, user)
+    if dandiset.embargo_status == "UNEMBARGOING":
+        raise BadRequest("Dandiset modification not allowed while its embargo is being lifted.")
     found = get_version(session, dandiset, version, lock=True)
     if not found.is_draft:
         raise MethodNotAllowed("Only draft versions can be modified.")

@@ -62,6 +62,9 @@ class BlobStore(Protocol):
     def delete(self, key: str) -> None:
         """Remove an object (no error if absent)."""
 
+    def make_public(self, key: str) -> None:
+        """Lift the embargo mark of an object (uploads of embargoed Dandisets carry one)."""
+
     def public_url(self, key: str) -> str:
         """The unsigned URL of an object, as written into metadata (``contentUrl``)."""
 

@@ -135,6 +135,10 @@ class S3Store:
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=key)
 
+    def make_public(self, key: str) -> None:
+        # The bucket policy denies anonymous reads of objects tagged embargoed=true.
+        self.client.delete_object_tagging(Bucket=self.bucket, Key=key)
+
     def public_url(self, key: str) -> str:
         if self.endpoint_url:
             return f"{self.endpoint_url.rstrip('/')}/{self.bucket}/{quote(key)}"

@@ -24,7 +24,7 @@ from ..db.models import (
     Version,
     VersionStatus,
 )
-from ..services import dois, fixity, manifests, publish
+from ..services import dois, embargo, fixity, manifests, publish
 from ..services import metadata as md
 from ..services.assets import dandisets_of_asset
 
@@ -146,6 +146,11 @@ def register_dois(archive: Archive, dandiset_id: int) -> None:
 
 
 @job
+def unembargo(archive: Archive, dandiset_id: int) -> None:
+    embargo.unembargo(archive, dandiset_id)
+
+
+@job
 def check_fixity(archive: Archive) -> None:
     fixity.run_batch(archive)
 
@@ -172,6 +177,12 @@ def sweep(archive: Archive, min_age_seconds: float = 0) -> None:
             select(AssetBlob.id).where(AssetBlob.sha256.is_(None), AssetBlob.created <= cutoff)
         ):
             archive.defer(session, "compute_sha256", blob_id=str(blob_id))
+        for dandiset_id in session.scalars(
+            select(Dandiset.id).where(
+                Dandiset.embargo_status == EmbargoStatus.UNEMBARGOING, Dandiset.modified <= cutoff
+            )
+        ):
+            archive.defer(session, "unembargo", dandiset_id=dandiset_id)
         for version_id in session.scalars(
             select(Version.id).where(
                 Version.status == VersionStatus.PUBLISHING, Version.modified <= cutoff
