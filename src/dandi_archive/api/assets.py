@@ -12,6 +12,7 @@ from ..archive import Archive
 from ..db.models import Asset, Dandiset
 from ..services import assets as service
 from ..services import metadata as md
+from ..services.dandisets import get_dandiset
 from ..services.errors import BadRequest, Conflict
 from ..services.versions import get_readable_version
 from .deps import ArchiveDep, SessionDep, UserDep
@@ -122,14 +123,8 @@ def create_asset(
     asset = service.add_asset(
         archive, session, user, dandiset_id, version, body.metadata, body.blob_id
     )
-    embargoed = is_embargoed(asset_dandiset(session, dandiset_id))
+    embargoed = is_embargoed(get_dandiset(session, dandiset_id))
     return asset_out(archive, asset, metadata=True, embargoed=embargoed)
-
-
-def asset_dandiset(session: SessionDep, dandiset_id: str) -> Dandiset:
-    from ..services.dandisets import get_dandiset
-
-    return get_dandiset(session, dandiset_id)
 
 
 @router.get("/paths/", response_model=Page[PathEntryOut], summary="Folders and files in a folder")
@@ -191,7 +186,7 @@ def update_asset(
     asset = service.update_asset(
         archive, session, user, dandiset_id, version, asset_id, body.metadata, body.blob_id
     )
-    embargoed = is_embargoed(asset_dandiset(session, dandiset_id))
+    embargoed = is_embargoed(get_dandiset(session, dandiset_id))
     return asset_out(archive, asset, metadata=True, embargoed=embargoed)
 
 

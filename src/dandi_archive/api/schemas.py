@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from ..db.models import Dandiset, User, Version
+from ..services.metadata import contact_person
 
 # -- requests --------------------------------------------------------------------------
 
@@ -218,8 +219,6 @@ def version_detail(version: Version, totals: tuple[int, int], active_uploads: in
 
 
 def dandiset_summary(dandiset: Dandiset, contact_metadata: dict[str, Any]) -> DandisetSummary:
-    from ..services.metadata import contact_person
-
     return DandisetSummary(
         identifier=dandiset.identifier,
         created=dandiset.created,

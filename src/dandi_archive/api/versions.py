@@ -12,6 +12,7 @@ from ..db.models import Dandiset, Version
 from ..services import dois, publish
 from ..services import metadata as md
 from ..services import versions as service
+from ..services.dandisets import get_readable_dandiset
 from ..services.errors import MethodNotAllowed
 from ..services.paths import version_totals
 from .dandisets import active_uploads
@@ -62,8 +63,6 @@ def list_versions(
     params: Annotated[PageParams, Depends(page_params)],
     order: str | None = Query(None, description="'created' (default) or '-created'"),
 ) -> dict:
-    from ..services.dandisets import get_readable_dandiset
-
     dandiset = get_readable_dandiset(session, dandiset_id, user)
     query = service.list_versions(session, dandiset, order)
     count = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0

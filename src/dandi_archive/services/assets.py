@@ -21,6 +21,7 @@ from ..db.text import like_escape
 from . import metadata as md
 from . import paths
 from .errors import BadRequest, Conflict, NotFound
+from .permissions import is_owner, require_readable
 from .versions import get_writable_draft, mark_changed
 
 if TYPE_CHECKING:
@@ -343,8 +344,6 @@ def get_readable_asset(session: Session, user: User | None, asset_id: str) -> tu
 
     An embargoed asset is shown only to owners of a Dandiset that holds it.
     """
-    from .permissions import is_owner, require_readable
-
     asset = get_asset(session, asset_id)
     dandisets = dandisets_of_asset(session, asset)
     if not dandisets or any(d.embargo_status == "OPEN" for d in dandisets):

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, func, insert, literal, select, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from ..db.models import (
@@ -242,7 +243,5 @@ def _share_assets(
 def _json_merge(session: Session, column: Any, extra: dict[str, Any]) -> Any:
     """SQL for ``column`` with the keys of ``extra`` added, on PostgreSQL and SQLite."""
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import JSONB
-
         return column.op("||", return_type=JSONB)(bindparam(None, extra, type_=JSONB))
     return func.json_patch(column, json.dumps(extra))
