@@ -53,14 +53,20 @@ async def put_part(token: str, request: Request, archive: ArchiveDep) -> Respons
     except UploadError as exc:
         return s3_error(exc.code, exc.message, exc.status)
     try:
-        buffer = bytearray()
+        # The chunks are collected as they arrive and handed over as a list: joining them
+        # into one buffer here would copy every byte on the event loop, which serves all
+        # uploads at once (that copy, not hashing or disk, limited upload throughput).
+        pending: list[bytes] = []
+        pending_size = 0
         async for chunk in request.stream():
-            buffer += chunk
-            if len(buffer) >= BUFFER:
-                await anyio.to_thread.run_sync(writer.write, bytes(buffer))
-                buffer.clear()
-        if buffer:
-            await anyio.to_thread.run_sync(writer.write, bytes(buffer))
+            if chunk:
+                pending.append(chunk)
+                pending_size += len(chunk)
+            if pending_size >= BUFFER:
+                await anyio.to_thread.run_sync(writer.write, pending)
+                pending, pending_size = [], 0
+        if pending:
+            await anyio.to_thread.run_sync(writer.write, pending)
         md5 = await anyio.to_thread.run_sync(writer.finish)
     except UploadError as exc:
         return s3_error(exc.code, exc.message, exc.status)
