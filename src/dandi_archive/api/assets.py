@@ -97,6 +97,7 @@ def list_assets(
         order=order,
         page=params.page,
         page_size=params.page_size,
+        with_metadata=metadata,
     )
     embargoed = is_embargoed(dandiset)
     # Built directly: without metadata=true the key is left out, not sent as null.

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, func, literal, null, select, union_all
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from ..db.models import Asset, AssetBlob, Dandiset, Folder, User, Version, VersionAsset
 from ..db.text import like_escape
@@ -241,12 +241,17 @@ def list_assets(
     order: str | None = None,
     page: int = 1,
     page_size: int = 100,
+    with_metadata: bool = False,
 ) -> AssetPage:
     """One page of a version's assets.
 
     Ids are picked first from the (version, path) index, then their rows are loaded,
     so deep pages cost little more than the first. ``count`` is only computed for the
     first page; clients read it there to fetch the other pages in parallel.
+
+    Without ``with_metadata`` the assets' metadata is not loaded at all (reading it
+    raises): decoding a thousand JSON documents nobody asked for was most of the cost
+    of a page.
     """
     ids: Select = select(VersionAsset.asset_id).where(VersionAsset.version_id == version.id)
     if path:
@@ -267,7 +272,12 @@ def list_assets(
     page_ids = list(session.scalars(ids))
     has_next = len(page_ids) > page_size
     page_ids = page_ids[:page_size]
-    rows = {a.id: a for a in session.scalars(select(Asset).where(Asset.id.in_(page_ids)))}
+    query = select(Asset).where(Asset.id.in_(page_ids))
+    if not with_metadata:
+        query = query.options(
+            defer(Asset.metadata_, raiseload=True), defer(Asset.validation_errors, raiseload=True)
+        )
+    rows = {a.id: a for a in session.scalars(query)}
     return AssetPage([rows[i] for i in page_ids], count, has_next)
 
 
