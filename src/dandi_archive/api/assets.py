@@ -100,13 +100,18 @@ def list_assets(
         with_metadata=metadata,
     )
     embargoed = is_embargoed(dandiset)
-    # Built directly: without metadata=true the key is left out, not sent as null.
-    results = [
-        asset_out(archive, a, metadata=metadata, embargoed=embargoed).model_dump(
-            mode="json", exclude=None if metadata else {"metadata"}
+    # Built directly: without metadata=true the key is left out, not sent as null. The
+    # metadata dicts are already plain JSON and are attached as they are: having
+    # pydantic walk and re-encode a thousand nested documents per page was a fifth of
+    # the cost of a metadata=true page.
+    results = []
+    for asset in page.assets:
+        result = asset_out(archive, asset, metadata=False).model_dump(
+            mode="json", exclude={"metadata"}
         )
-        for a in page.assets
-    ]
+        if metadata:
+            result["metadata"] = full_metadata(archive, asset, embargoed)
+        results.append(result)
     return JSONResponse(paginated(request, params, page.count, results, page.has_next))
 
 
