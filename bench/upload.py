@@ -45,6 +45,7 @@ import argparse
 import contextlib
 import os
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -67,6 +68,7 @@ from _common import (
     http_json,
     human_bytes,
     parse_size,
+    tree_cpu_seconds,
     venv_tool,
 )
 
@@ -83,6 +85,8 @@ class Run:
     proper: float
     create: float
     sha256: float
+    server_cpu: float
+    client_cpu: float
 
 
 def make_file(path: Path, size: int) -> None:
@@ -165,13 +169,23 @@ def profiler(pid: int, output: Path | None) -> Iterator[None]:
         spy.wait()
 
 
-def run_upload(cmd: list[str], env: dict[str, str], cwd: Path, log: Path) -> dict[str, float]:
+@dataclass
+class Status:
+    """When the client reported a status, and the server's CPU time used until then."""
+
+    time: float
+    server_cpu: float
+
+
+def run_upload(
+    cmd: list[str], env: dict[str, str], cwd: Path, log: Path, server_pid: int
+) -> dict[str, Status]:
     """Run ``dandi upload --devel-debug`` and time each status it reports.
 
     With ``--devel-debug`` the client prints every status record of the file as a dict
     on stdout (flushed), so reading them as they come gives their times.
     """
-    seen: dict[str, float] = {}
+    seen: dict[str, Status] = {}
     with open(log, "w") as stderr:
         process = subprocess.Popen(
             cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=stderr, text=True
@@ -180,8 +194,8 @@ def run_upload(cmd: list[str], env: dict[str, str], cwd: Path, log: Path) -> dic
         for line in process.stdout:
             now = time.perf_counter()
             match = STATUS.search(line)
-            if match:
-                seen.setdefault(match[1], now)
+            if match and match[1] not in seen:
+                seen[match[1]] = Status(now, tree_cpu_seconds(server_pid))
         process.wait()
     wanted = ("initiating upload", "producing asset", "done")
     if process.returncode != 0 or any(s not in seen for s in wanted):
@@ -206,6 +220,94 @@ def create_account(data_dir: Path, env: dict[str, str]) -> str:
     data = ["--data-dir", str(data_dir)]
     run([archive_cli, "user", "create", ADMIN, "--admin", "--name", "Bench Admin", *data], env=env)
     return run([archive_cli, "user", "api-key", ADMIN, *data], env=env).stdout.strip()
+
+
+@dataclass
+class Target:
+    """The server under test, with the Dandiset and client settings to upload there."""
+
+    server: Server
+    identifier: str
+    dandiset_dir: Path
+    client_env: dict[str, str]
+
+
+def open_target(workdir: Path, stack: contextlib.ExitStack) -> Target:
+    """Start a fresh embedded server with an admin, its API key and a new Dandiset."""
+    data_dir = workdir / "archive"
+    server_env = clean_env()
+    key = create_account(data_dir, server_env)
+    server = stack.enter_context(Server(data_dir, server_env, workdir / "server.log"))
+    created = http_json(
+        "POST",
+        f"{server.url}/api/dandisets/",
+        {"name": "Upload benchmark", "metadata": {"description": "bench/upload.py"}},
+        token=key,
+    )
+    dandiset_dir = workdir / "dandiset"
+    dandiset_dir.mkdir(exist_ok=True)
+    (dandiset_dir / "dandiset.yaml").write_text(f"identifier: '{created['identifier']}'\n")
+    client_env = clean_env(
+        DANDI_NO_ET="1",
+        DANDI_DEVEL="1",
+        XDG_CACHE_HOME=str(workdir / "client-cache"),
+        XDG_STATE_HOME=str(workdir / "client-state"),
+        # For a URL it does not know, the client reads the key from "<host:port>_API_KEY".
+        **{f"{server.url.removeprefix('http://')}_API_KEY": key},
+    )
+    return Target(server, created["identifier"], dandiset_dir, client_env)
+
+
+def one_run(n: int, source: Path, target: Target, workdir: Path, args: argparse.Namespace) -> Run:
+    """New content in ``source``; time a ``cp`` of it, then its upload."""
+    server, dandi = target.server, venv_tool("dandi")
+    # New content under a new name: no deduplication, no replacement of an asset.
+    path = target.dandiset_dir / f"blob-{n}.dat"
+    new_content(source)
+    source.rename(path)
+    try:
+        start = time.perf_counter()
+        run([dandi, "digest", "-d", "dandi-etag", str(path)], env=target.client_env)
+        digest_time = time.perf_counter() - start
+        cp_time, cp_sync = timed_cp(path, workdir / "copy.dat", args.settle)
+
+        profile: Path | None = args.profile
+        spy_client = py_spy(profile / f"client-{n}.txt", "--") if profile else []
+        jobs = ["-J", args.jobs] if args.jobs else []
+        cmd = [*spy_client, dandi, "upload", "-i", server.url, "--allow-any-path",
+               "--devel-debug", *jobs, str(path)]  # fmt: skip
+        warm(path)
+        settle(args.settle)
+        with profiler(server.pid, profile / f"server-{n}.txt" if profile else None):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            start = time.perf_counter()
+            log = workdir / f"client-{n}.log"
+            statuses = run_upload(cmd, target.client_env, target.dandiset_dir, log, server.pid)
+            full_time = time.perf_counter() - start
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+
+        found = http_json(
+            "GET",
+            f"{server.url}/api/dandisets/{target.identifier}/versions/draft/assets/"
+            f"?path={path.name}",
+        )["results"]
+        assert len(found) == 1 and found[0]["size"] == path.stat().st_size, found
+        sha_time = wait_for_sha256(server.url, found[0]["asset_id"])
+        sync()
+    finally:
+        path.rename(source)
+    begin, blob, done = (statuses[s] for s in ("initiating upload", "producing asset", "done"))
+    return Run(
+        cp=cp_time,
+        cp_sync=cp_sync,
+        digest=digest_time,
+        full=full_time,
+        proper=blob.time - begin.time,
+        create=done.time - blob.time,
+        sha256=sha_time,
+        server_cpu=blob.server_cpu - begin.server_cpu,
+        client_cpu=(after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime),
+    )
 
 
 def main() -> None:
@@ -234,86 +336,24 @@ def main() -> None:
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="dandi-bench-upload-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    data_dir = workdir / "archive"
-    dandiset_dir = workdir / "dandiset"
-    dandiset_dir.mkdir(exist_ok=True)
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
-    runs: list[Run] = []
     try:
         print(f"work directory: {workdir}")
         print(f"file: {human_bytes(size)} of random bytes; {args.runs} run(s)")
+        load_before = os.getloadavg()[0]
         source = workdir / "source.dat"
         make_file(source, size)
-
-        server_env = clean_env()
-        key = create_account(data_dir, server_env)
-        with Server(data_dir, server_env, workdir / "server.log") as server:
-            created = http_json(
-                "POST",
-                f"{server.url}/api/dandisets/",
-                {"name": "Upload benchmark", "metadata": {"description": "bench/upload.py"}},
-                token=key,
-            )
-            identifier = created["identifier"]
-            (dandiset_dir / "dandiset.yaml").write_text(f"identifier: '{identifier}'\n")
-            client_env = clean_env(
-                DANDI_NO_ET="1",
-                DANDI_DEVEL="1",
-                XDG_CACHE_HOME=str(workdir / "client-cache"),
-                XDG_STATE_HOME=str(workdir / "client-state"),
-                **{f"{server.url.removeprefix('http://')}_API_KEY": key},
-            )
-            dandi = venv_tool("dandi")
-
-            with RssSampler(server.pid) as rss:
+        with contextlib.ExitStack() as stack:
+            target = open_target(workdir, stack)
+            runs: list[Run] = []
+            with RssSampler(target.server.pid) as rss:
                 for n in range(1, args.runs + 1):
-                    # New content under a new name: no deduplication, no replacement.
-                    path = dandiset_dir / f"blob-{n}.dat"
-                    new_content(source)
-                    source.rename(path)
-                    start = time.perf_counter()
-                    run([dandi, "digest", "-d", "dandi-etag", str(path)], env=client_env)
-                    digest_time = time.perf_counter() - start
-                    cp_time, cp_sync = timed_cp(path, workdir / "copy.dat", args.settle)
-
-                    profile = args.profile
-                    spy_client = py_spy(profile / f"client-{n}.txt", "--") if profile else []
-                    cmd = [*spy_client, dandi, "upload", "-i", server.url, "--allow-any-path",
-                           "--devel-debug", *(["-J", args.jobs] if args.jobs else []),
-                           str(path)]  # fmt: skip
-                    warm(path)
-                    settle(args.settle)
-                    spy_server = profile / f"server-{n}.txt" if profile else None
-                    with profiler(server.pid, spy_server):
-                        start = time.perf_counter()
-                        statuses = run_upload(
-                            cmd, client_env, dandiset_dir, workdir / f"client-{n}.log"
-                        )
-                        full_time = time.perf_counter() - start
-
-                    found = http_json(
-                        "GET",
-                        f"{server.url}/api/dandisets/{identifier}/versions/draft/assets/"
-                        f"?path={path.name}",
-                    )["results"]
-                    assert len(found) == 1 and found[0]["size"] == size, found
-                    sha_time = wait_for_sha256(server.url, found[0]["asset_id"])
-                    sync()
-                    path.rename(source)
-                    runs.append(
-                        Run(
-                            cp=cp_time,
-                            cp_sync=cp_sync,
-                            digest=digest_time,
-                            full=full_time,
-                            proper=statuses["producing asset"] - statuses["initiating upload"],
-                            create=statuses["done"] - statuses["producing asset"],
-                            sha256=sha_time,
-                        )
-                    )
-                    print(f"run {n}: cp {cp_time:.2f} s, upload proper {runs[-1].proper:.2f} s")
+                    runs.append(one_run(n, source, target, workdir, args))
+                    print(f"run {n}: cp {runs[-1].cp:.2f} s, upload proper {runs[-1].proper:.2f} s")
         report(runs, size, rss)
+        print(f"load average (1 min) before / after: {load_before:.1f} / "
+              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")  # fmt: skip
     finally:
         if args.keep or args.workdir:
             print(f"kept {workdir}")
@@ -339,6 +379,8 @@ def report(runs: list[Run], size: int, rss: RssSampler) -> None:
     line("  upload proper", "proper", rate=True, note="  initialize .. validate")
     line("  asset creation", "create")
     line("SHA-256 ready after upload", "sha256", note="  server background job")
+    line("server CPU, upload proper", "server_cpu", note="  user+sys, all threads")
+    line("client CPU, full command", "client_cpu", note="  user+sys")
     ratio = med("cp") / med("proper")
     print()
     verdict = "OK" if ratio >= 0.5 else "MISSED"
