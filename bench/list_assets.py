@@ -26,7 +26,9 @@ bytes in the folder store, and the background jobs run on them (SHA-256, asset a
 version validation). The other assets are bulk-inserted with SQL that writes the same
 rows those services and jobs write (asset_blobs with SHA-256, assets with stripped
 metadata and status Valid, version_assets, folder totals, the draft's revision, status
-and assetsSummary); their blob bytes are not written, as no listing reads them. A check
+and assetsSummary), then the draft's validation job runs and the manifest job it queues
+(as after any change) is waited for; the bulk blobs' bytes are not written, as no
+listing reads them. A check
 then recomputes folder totals and membership from the rows and compares them, and
 compares the service-made sample rows with what the bulk writer makes of the same input.
 
@@ -266,8 +268,8 @@ def bulk_rows(
     """asset_blobs, assets and version_assets rows of asset ``i``, as services make them.
 
     The same fields ``uploads.validate`` + ``compute_sha256`` (blob), ``assets._insert``
-    + ``validate_asset`` (asset, stored without computed fields, Valid) and
-    ``assets._insert`` (membership, with its folder) write.
+    + ``validate_asset`` (asset, metadata as stored, Valid) and ``assets._insert``
+    (membership, with its folder) write.
     """
     path, size = asset_path(i), asset_size(i)
     etag = dandi_etag_for_size(f"bench-blob-{i}", size)
@@ -285,7 +287,9 @@ def bulk_rows(
         "id": asset_id,
         "path": path,
         "blob_id": blob_id,
-        "metadata_": md.strip_asset_metadata(client_metadata(i, path, etag, size, when)),
+        "metadata_": md.asset_metadata_to_store(
+            client_metadata(i, path, etag, size, when), when, when
+        ),
         "status": AssetStatus.VALID,
         "validation_errors": [],
         "published": False,
@@ -393,6 +397,7 @@ def setup(archive: Archive, n: int, sample: int) -> str:
         dandiset.modified = draft.modified
         version_id = draft.id
     jobs.validate_version(archive, version_id)
+    archive.jobs.wait_idle(1800)  # type: ignore[attr-defined]  # the manifests it queued
     # What autovacuum does soon after a big insert; without it every index-only scan
     # still visits the table (the visibility map is empty) until it has run.
     with archive.db.engine.connect() as conn:
@@ -447,7 +452,8 @@ def check(archive: Archive, identifier: str, n: int, sample: int) -> None:
                 metadata[key] = stamp
             for activity in metadata["wasGeneratedBy"][1:]:
                 activity["startDate"] = activity["endDate"] = stamp
-            assert asset.metadata_ == md.strip_asset_metadata(metadata), asset.path
+            stored = md.asset_metadata_to_store(metadata, blob.created, asset.created)
+            assert asset.metadata_ == stored, asset.path
             assert (asset.status, asset.validation_errors, asset.published) == (
                 AssetStatus.VALID,
                 [],
