@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+"""Run the dandi client's own server tests against a fresh archive.
+
+The real ``dandi`` client ships tests that need a live archive (``pytest --pyargs dandi
+--dandi-api``). This script:
+
+1. creates a temporary data dir (SQLite database and bucket folder);
+2. creates the admin account ``admin@nil.nil`` there and reads its API key;
+3. starts ``dandi-archive serve`` on http://localhost:8000, with the API at
+   http://localhost:8000/api and the web UI URL http://localhost:8085 (the client's
+   tests expect exactly these, as for its own docker-compose setup);
+4. waits until ``/api/info/`` answers;
+5. runs ``pytest --pyargs dandi --dandi-api`` with ``DANDI_TESTS_API_URL``,
+   ``DANDI_TESTS_DJANGO_API_KEY`` and ``DANDI_NO_ET=1``, passing on every argument this
+   script does not know (``-x``, ``-k name``, ``-p no:cacheprovider``, ...);
+6. prints a summary (counts and the tests that did not pass), stops the server and
+   exits with pytest's exit code.
+
+Options:
+
+``--postgres URL``
+    Run the server on PostgreSQL instead of SQLite. ``URL`` names the server, e.g.
+    ``postgresql+psycopg://postgres@127.0.0.1:5432`` (any database name in it is
+    ignored); a database of its own is created for the run and dropped afterwards.
+``--keep``
+    Keep the data dir (database, bucket, ``server.log``, ``junit.xml``) and print its
+    path, for looking into failures.
+
+Examples::
+
+    .venv/bin/python scripts/run_client_suite.py
+    .venv/bin/python scripts/run_client_suite.py -x -k test_upload -p no:cacheprovider
+    .venv/bin/python scripts/run_client_suite.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+import xml.etree.ElementTree as ET
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+HOST, PORT = "localhost", 8000
+BASE_URL = f"http://{HOST}:{PORT}"
+WEB_URL = "http://localhost:8085"
+ADMIN = "admin@nil.nil"
+STARTUP_TIMEOUT = 60.0
+STOP_TIMEOUT = 15.0
+
+
+def archive_command() -> list[str]:
+    """``dandi-archive`` from the same environment as this interpreter."""
+    script = Path(sys.executable).parent / "dandi-archive"
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("dandi-archive")
+    if found is None:
+        sys.exit("dandi-archive is not installed; run: pip install -e '.[test]'")
+    return [found]
+
+
+@contextmanager
+def postgres_database(server_url: str | None) -> Iterator[str | None]:
+    """A new database on ``server_url`` for this run (dropped at the end), or None."""
+    if server_url is None:
+        yield None
+        return
+    from sqlalchemy import create_engine, make_url, text
+
+    server = make_url(server_url)
+    name = f"dandi_client_suite_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def create_admin(env: dict[str, str], data_dir: Path) -> str:
+    """Create the admin account and return its API key."""
+    cmd = archive_command()
+    common = ["--data-dir", str(data_dir)]
+    subprocess.run(
+        [*cmd, "user", "create", ADMIN, "--name", "Admin User", "--admin", *common],
+        env=env,
+        check=True,
+    )
+    result = subprocess.run(
+        [*cmd, "user", "api-key", ADMIN, *common],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return result.stdout.strip().splitlines()[-1]
+
+
+def check_port_free() -> None:
+    """Refuse to start if something already listens on the port (it would answer for us)."""
+    for family, address in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+        with socket.socket(family) as sock:
+            sock.settimeout(1)
+            if sock.connect_ex((address, PORT)) == 0:
+                sys.exit(f"Port {PORT} on {address} is already in use; stop that server first.")
+
+
+def start_server(env: dict[str, str], data_dir: Path, log_path: Path) -> subprocess.Popen:
+    cmd = [
+        *archive_command(),
+        "serve",
+        "--host",
+        HOST,
+        "--port",
+        str(PORT),
+        "--data-dir",
+        str(data_dir),
+    ]
+    with open(log_path, "wb") as log:
+        return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def wait_until_up(server: subprocess.Popen, log_path: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.stderr.write(log_path.read_text(errors="replace"))
+            sys.exit(f"The server exited with code {server.returncode} while starting.")
+        try:
+            with urllib.request.urlopen(f"{BASE_URL}/api/info/", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.3)
+    stop_server(server)
+    sys.exit(f"The server did not answer {BASE_URL}/api/info/ within {STARTUP_TIMEOUT:.0f} s.")
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    if server.poll() is not None:
+        return
+    server.terminate()
+    try:
+        server.wait(STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def run_pytest(api_key: str, junit: Path, workdir: Path, extra_args: list[str]) -> int:
+    env = dict(os.environ)
+    env.pop("DANDI_TESTS_NONETWORK", None)  # it would skip every test
+    env.update(
+        DANDI_TESTS_API_URL=f"{BASE_URL}/api",
+        DANDI_TESTS_DJANGO_API_KEY=api_key,
+        DANDI_NO_ET="1",
+    )
+    args = [sys.executable, "-m", "pytest", "--pyargs", "dandi", "--dandi-api"]
+    if importlib.util.find_spec("pytest_randomly") is not None:
+        args += ["-p", "no:randomly"]  # keep the client's test order
+    args += [f"--junitxml={junit}", *extra_args]
+    # Run outside this repository so its own pytest configuration does not apply.
+    return subprocess.run(args, env=env, cwd=workdir).returncode
+
+
+def print_summary(junit: Path) -> None:
+    """Counts per outcome and every test that failed or errored, from the JUnit report."""
+    if not junit.exists():
+        print("No test report was written.")
+        return
+    counts: Counter[str] = Counter()
+    problems: list[str] = []
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        name = f"{case.get('classname', '')}::{case.get('name', '')}"
+        outcome = "passed"
+        for child in case:
+            if child.tag in ("failure", "error"):
+                outcome = "failed" if child.tag == "failure" else "error"
+                message = (child.get("message") or "").splitlines()
+                problems.append(f"{outcome.upper():7} {name}: {message[0] if message else ''}")
+                break
+            if child.tag == "skipped":
+                xfail = (child.get("type") or "") == "pytest.xfail"
+                outcome = "xfailed" if xfail else "skipped"
+        counts[outcome] += 1
+    print("\n=== client suite summary ===")
+    print(", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())) or "no tests")
+    for line in problems:
+        print(line[:300])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="Unknown arguments are passed to pytest.",
+        allow_abbrev=False,
+    )
+    parser.add_argument("--postgres", metavar="URL", help="PostgreSQL server URL")
+    parser.add_argument("--keep", action="store_true", help="keep the data dir")
+    options, pytest_args = parser.parse_known_args()
+
+    check_port_free()
+    data_dir = Path(tempfile.mkdtemp(prefix="dandi-client-suite-"))
+    try:
+        with postgres_database(options.postgres) as database_url:
+            env = dict(os.environ)
+            env.update(
+                DANDI_ARCHIVE_BASE_URL=BASE_URL,
+                DANDI_ARCHIVE_WEB_URL=WEB_URL,
+                DANDI_ARCHIVE_DATA_DIR=str(data_dir),
+            )
+            if database_url:
+                env["DANDI_ARCHIVE_DATABASE_URL"] = database_url
+            api_key = create_admin(env, data_dir)
+            log_path = data_dir / "server.log"
+            server = start_server(env, data_dir, log_path)
+            try:
+                wait_until_up(server, log_path)
+                print(f"Archive running at {BASE_URL} (log: {log_path})", flush=True)
+                junit = data_dir / "junit.xml"
+                workdir = data_dir / "pytest"
+                workdir.mkdir()
+                code = run_pytest(api_key, junit, workdir, pytest_args)
+            finally:
+                stop_server(server)
+            print_summary(junit)
+    finally:
+        if options.keep:
+            print(f"Data dir kept: {data_dir}")
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
