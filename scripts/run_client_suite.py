@@ -14,7 +14,7 @@ The real ``dandi`` client ships tests that need a live archive (``pytest --pyarg
    ``DANDI_TESTS_DJANGO_API_KEY`` and ``DANDI_NO_ET=1``, passing on every argument this
    script does not know (``-x``, ``-k name``, ``-p no:cacheprovider``, ...);
 6. prints a summary (counts and the tests that did not pass), stops the server and
-   exits with pytest's exit code.
+   exits with pytest's exit code (the first non-zero one with ``--repeat``).
 
 Options:
 
@@ -23,8 +23,12 @@ Options:
     ``postgresql+psycopg://postgres@127.0.0.1:5432`` (any database name in it is
     ignored); a database of its own is created for the run and dropped afterwards.
 ``--keep``
-    Keep the data dir (database, bucket, ``server.log``, ``junit.xml``) and print its
+    Keep the data dir (database, bucket, ``server.log``, ``junit-*.xml``) and print its
     path, for looking into failures.
+``--repeat N``
+    Run the tests N times against the same server, as upstream's long-lived test server
+    sees them: later runs find every file already stored (deduplication) and hundreds
+    of Dandisets in each listing.
 
 Examples::
 
@@ -180,7 +184,7 @@ def run_pytest(api_key: str, junit: Path, workdir: Path, extra_args: list[str]) 
     return subprocess.run(args, env=env, cwd=workdir).returncode
 
 
-def print_summary(junit: Path) -> None:
+def print_summary(junit: Path, title: str = "") -> None:
     """Counts per outcome and every test that failed or errored, from the JUnit report."""
     if not junit.exists():
         print("No test report was written.")
@@ -200,7 +204,7 @@ def print_summary(junit: Path) -> None:
                 xfail = (child.get("type") or "") == "pytest.xfail"
                 outcome = "xfailed" if xfail else "skipped"
         counts[outcome] += 1
-    print("\n=== client suite summary ===")
+    print(f"\n=== client suite summary{f' ({title})' if title else ''} ===")
     print(", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())) or "no tests")
     for line in problems:
         print(line[:300])
@@ -214,9 +218,13 @@ def main() -> int:
     )
     parser.add_argument("--postgres", metavar="URL", help="PostgreSQL server URL")
     parser.add_argument("--keep", action="store_true", help="keep the data dir")
+    parser.add_argument(
+        "--repeat", type=int, default=1, metavar="N", help="run the tests N times, same server"
+    )
     options, pytest_args = parser.parse_known_args()
 
     check_port_free()
+    codes: list[int] = []
     data_dir = Path(tempfile.mkdtemp(prefix="dandi-client-suite-"))
     try:
         with postgres_database(options.postgres) as database_url:
@@ -234,19 +242,22 @@ def main() -> int:
             try:
                 wait_until_up(server, log_path)
                 print(f"Archive running at {BASE_URL} (log: {log_path})", flush=True)
-                junit = data_dir / "junit.xml"
                 workdir = data_dir / "pytest"
                 workdir.mkdir()
-                code = run_pytest(api_key, junit, workdir, pytest_args)
+                reports = []
+                for run in range(1, options.repeat + 1):
+                    reports.append(data_dir / f"junit-{run}.xml")
+                    codes.append(run_pytest(api_key, reports[-1], workdir, pytest_args))
             finally:
                 stop_server(server)
-            print_summary(junit)
+            for run, report in enumerate(reports, 1):
+                print_summary(report, f"run {run}" if options.repeat > 1 else "")
     finally:
         if options.keep:
             print(f"Data dir kept: {data_dir}")
         else:
             shutil.rmtree(data_dir, ignore_errors=True)
-    return code
+    return next((code for code in codes if code != 0), 0)
 
 
 if __name__ == "__main__":
