@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Run the dandi client's own server tests against a fresh archive.
+r"""Run the dandi client's own server tests against a fresh archive.
 
 The real ``dandi`` client ships tests that need a live archive (``pytest --pyargs dandi
 --dandi-api``). This script:
@@ -29,6 +29,15 @@ Options:
     Run the tests N times against the same server, as upstream's long-lived test server
     sees them: later runs find every file already stored (deduplication) and hundreds
     of Dandisets in each listing.
+
+The port is fixed, so only one run fits on a machine at a time. As root, a private
+network namespace gives a run its own loopback (and no other network): several runs,
+or a run beside another server on port 8000, then work side by side. PostgreSQL is
+reached through its Unix socket there::
+
+    unshare -n sh -c 'ip link set lo up; exec "$@"' - \
+        .venv/bin/python scripts/run_client_suite.py \
+        --postgres 'postgresql+psycopg://postgres@/postgres?host=/var/run/postgresql'
 
 Examples::
 
