@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     # How long presigned URLs live: uploads may take days, downloads are short-lived.
     upload_url_expiry_seconds: int = 7 * 24 * 3600
     download_url_expiry_seconds: int = 6 * 3600
+    # Zarr file PUT URLs: until one expires its upload may still land, so finalizing
+    # waits for it; short, since the dandi client asks again for URLs that expired.
+    zarr_upload_url_expiry_seconds: int = 3600
     # Periodic sweep that re-queues jobs lost to a crash (publishing, checksums, DOIs).
     sweep_interval_seconds: float = 300.0
     in_process_workers: int = 2

@@ -38,7 +38,7 @@ def asset_out(
     return AssetOut(
         asset_id=asset.id,
         blob=asset.blob_id,
-        zarr=None,
+        zarr=asset.zarr_id,
         path=asset.path,
         size=asset.size,
         created=asset.created,
@@ -50,6 +50,11 @@ def asset_out(
 def download_redirect(
     archive: Archive, asset: Asset, disposition: str = "attachment"
 ) -> RedirectResponse:
+    if asset.zarr_id is not None:
+        raise BadRequest(
+            "A Zarr asset is a tree of files, not one file: list them with "
+            f"/api/zarr/{asset.zarr_id}/files and download each."
+        )
     if asset.blob is None:
         raise BadRequest("This asset has no blob to download.")
     if asset.blob.fixity_ok is False:
@@ -87,8 +92,6 @@ def list_assets(
     ),
 ) -> JSONResponse:
     dandiset, found = get_readable_version(session, user, dandiset_id, version)
-    if zarr:
-        return JSONResponse(paginated(request, params, 0, [], False))
     page = service.list_assets(
         session,
         found,
@@ -98,6 +101,7 @@ def list_assets(
         page=params.page,
         page_size=params.page_size,
         with_metadata=metadata,
+        zarr_only=zarr,
     )
     embargoed = is_embargoed(dandiset)
     # Built directly: without metadata=true the key is left out, not sent as null. The
@@ -124,10 +128,8 @@ def create_asset(
     version: str,
     body: AssetWrite,
 ) -> AssetOut:
-    if body.zarr_id is not None:
-        raise BadRequest("Zarr assets are not supported yet; upload a blob instead.")
     asset = service.add_asset(
-        archive, session, user, dandiset_id, version, body.metadata, body.blob_id
+        archive, session, user, dandiset_id, version, body.metadata, body.blob_id, body.zarr_id
     )
     embargoed = is_embargoed(get_dandiset(session, dandiset_id))
     return asset_out(archive, asset, metadata=True, embargoed=embargoed)
@@ -187,10 +189,16 @@ def update_asset(
     asset_id: str,
     body: AssetWrite,
 ) -> AssetOut:
-    if body.zarr_id is not None:
-        raise BadRequest("Zarr assets are not supported yet; upload a blob instead.")
     asset = service.update_asset(
-        archive, session, user, dandiset_id, version, asset_id, body.metadata, body.blob_id
+        archive,
+        session,
+        user,
+        dandiset_id,
+        version,
+        asset_id,
+        body.metadata,
+        body.blob_id,
+        body.zarr_id,
     )
     embargoed = is_embargoed(get_dandiset(session, dandiset_id))
     return asset_out(archive, asset, metadata=True, embargoed=embargoed)

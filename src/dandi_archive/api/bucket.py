@@ -1,5 +1,5 @@
-"""What S3 would serve, for the folder store: part uploads, upload completion and
-object reads. Only mounted when the bucket is a local folder.
+"""What S3 would serve, for the folder store: part uploads, upload completion, object
+PUTs (Zarr files) and object reads. Only mounted when the bucket is a local folder.
 
 Requests are authorised by the signed token in the URL (the folder store's presigned
 URLs), not by API keys, exactly like S3 presigned URLs. Objects of open Dandisets are
@@ -9,6 +9,8 @@ public, as in a public bucket; embargoed blobs need a signed URL.
 from __future__ import annotations
 
 import base64
+import binascii
+import uuid
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
 
@@ -17,8 +19,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 
-from ..db.models import AssetBlob
-from ..storage.folder import FolderStore, UploadError
+from ..db.models import AssetBlob, Dandiset, Zarr
+from ..storage.base import MAX_PUT_SIZE
+from ..storage.folder import FolderStore, ObjectWriter, UploadError
 from ..storage.signing import InvalidToken
 from .deps import ArchiveDep
 
@@ -122,6 +125,64 @@ def _parse_complete_body(body: bytes) -> list[tuple[int, str]]:
     return parts
 
 
+@router.put("/bucket/{key:path}")
+async def put_object(
+    key: str, request: Request, archive: ArchiveDep, token: str | None = None
+) -> Response:
+    """A presigned PUT of one whole object, as S3 does it: the signed Content-MD5 must
+    be sent, and the bytes must match it, or nothing changes."""
+    store = folder_store(archive)
+    if token is None:
+        return s3_error("AccessDenied", "Writes need a presigned URL.", 403)
+    try:
+        claims = store.signer.verify(token, "put")
+    except InvalidToken as exc:
+        return s3_error("AccessDenied", str(exc), 403)
+    if claims["key"] != key:
+        return s3_error("AccessDenied", "The URL was signed for another object.", 403)
+    if _header_md5(request.headers.get("content-md5")) != claims["md5"]:
+        return s3_error(
+            "SignatureDoesNotMatch", "Send the Content-MD5 header the URL was signed with.", 403
+        )
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > MAX_PUT_SIZE:
+        return s3_error("EntityTooLarge", "An object written in one PUT can be at most 5 GiB.", 400)
+    try:
+        writer = await anyio.to_thread.run_sync(
+            store.open_object, key, claims["md5"], request.headers.get("content-type")
+        )
+    except ValueError:
+        return s3_error("InvalidURI", "Invalid key.", 400)
+    try:
+        md5 = await _receive(request, writer)
+    except UploadError as exc:
+        return s3_error(exc.code, exc.message, exc.status)
+    finally:
+        writer.close()
+    return Response(status_code=200, headers={"ETag": f'"{md5}"'})
+
+
+def _header_md5(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return base64.b64decode(value, validate=True).hex()
+    except (binascii.Error, ValueError):
+        return None
+
+
+async def _receive(request: Request, writer: ObjectWriter) -> str:
+    buffer = bytearray()
+    async for chunk in request.stream():
+        buffer += chunk
+        if len(buffer) >= BUFFER:
+            await anyio.to_thread.run_sync(writer.write, bytes(buffer))
+            buffer.clear()
+    if buffer:
+        await anyio.to_thread.run_sync(writer.write, bytes(buffer))
+    return await anyio.to_thread.run_sync(writer.finish)
+
+
 @router.api_route("/bucket/{key:path}", methods=["GET", "HEAD"])
 def read_object(key: str, archive: ArchiveDep, token: str | None = None) -> Response:
     store = folder_store(archive)
@@ -142,17 +203,37 @@ def read_object(key: str, archive: ArchiveDep, token: str | None = None) -> Resp
         info = None
     if info is None or key.endswith("/"):
         return s3_error("NoSuchKey", "The specified key does not exist.", 404)
+    if key.startswith("blobs/"):
+        media_type: str | None = "application/octet-stream"
+    else:
+        media_type = store.content_type(key)
     return FileResponse(
         store.path(key),
         filename=filename,
         content_disposition_type="attachment",
-        media_type="application/octet-stream" if key.startswith("blobs/") else None,
+        media_type=media_type,
         headers={"ETag": f'"{info.etag}"', "Accept-Ranges": "bytes"},
     )
 
 
 def _is_embargoed(archive: ArchiveDep, key: str) -> bool:
+    if key.startswith("zarr/"):
+        return _is_embargoed_zarr(archive, key.split("/")[1])
     if not key.startswith("blobs/"):
         return False
     with archive.db.session() as session:
         return bool(session.scalar(select(AssetBlob.embargoed).where(AssetBlob.key == key)))
+
+
+def _is_embargoed_zarr(archive: ArchiveDep, zarr_id: str) -> bool:
+    try:
+        zid = uuid.UUID(zarr_id)
+    except ValueError:
+        return False
+    with archive.db.session() as session:
+        status = session.scalar(
+            select(Dandiset.embargo_status)
+            .join(Zarr, Zarr.dandiset_id == Dandiset.id)
+            .where(Zarr.id == zid)
+        )
+    return status is not None and status != "OPEN"

@@ -58,6 +58,11 @@ class UploadComplete(BaseModel):
     parts: list[UploadPart]
 
 
+class ZarrCreate(BaseModel):
+    name: str = Field(description="Name of the Zarr (the asset path it will have)")
+    dandiset: str = Field(description="Identifier of the Dandiset, e.g. '000123'")
+
+
 class OwnerRef(BaseModel):
     username: str
 
@@ -149,6 +154,28 @@ class PathEntryOut(BaseModel):
     aggregate_files: int
     aggregate_size: int
     asset: PathAsset | None
+
+
+class ZarrOut(BaseModel):
+    name: str
+    dandiset: str
+    zarr_id: uuid.UUID
+    status: str
+    checksum: str | None
+    file_count: int
+    size: int
+
+
+class ZarrFileOut(BaseModel):
+    Key: str
+    LastModified: datetime | None
+    ETag: str
+    Size: int
+
+
+class ZarrFilePage(BaseModel):
+    next: str | None
+    results: list[ZarrFileOut]
 
 
 class UploadPartURL(BaseModel):

@@ -18,6 +18,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     Enum,
@@ -59,6 +60,8 @@ JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 # Paths compare byte-wise (code point order) on every engine, so a prefix is a key range
 # and folder listings sort the same way on SQLite and PostgreSQL.
 PathString = String(512).with_variant(String(512, collation="C"), "postgresql")
+# Paths inside a Zarr: S3 keys are at most 1024 bytes, ``zarr/<uuid>/`` included.
+ZarrPathString = String(1024).with_variant(String(1024, collation="C"), "postgresql")
 
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
@@ -92,6 +95,13 @@ class VersionStatus(enum.StrEnum):
     INVALID = "Invalid"
     PUBLISHING = "Publishing"
     PUBLISHED = "Published"
+
+
+class ZarrStatus(enum.StrEnum):
+    PENDING = "Pending"
+    UPLOADED = "Uploaded"
+    INGESTING = "Ingesting"
+    COMPLETE = "Complete"
 
 
 class AssetStatus(enum.StrEnum):
@@ -219,15 +229,113 @@ class AssetBlob(Base):
     fixity_message: Mapped[str | None] = mapped_column(Text)
 
 
+class Zarr(Base):
+    """A Zarr tree of a Dandiset, stored object by object under ``zarr/{id}/``.
+
+    ``file_count``, ``size`` and the directory digests describe the tree as of the last
+    ingest; ``checksum`` is only set while the Zarr is Complete.
+    """
+
+    __tablename__ = "zarrs"
+    __table_args__ = (
+        UniqueConstraint("dandiset_id", "name"),
+        CheckConstraint(
+            "(checksum IS NULL) = (status <> 'Complete')", name="checksum_iff_complete"
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    dandiset_id: Mapped[int] = mapped_column(ForeignKey("dandisets.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(PathString)
+    status: Mapped[ZarrStatus] = mapped_column(
+        _enum(ZarrStatus, "zarr_status"), default=ZarrStatus.PENDING
+    )
+    checksum: Mapped[str | None] = mapped_column(String(128))
+    file_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    # What the OME-NGFF inspection found: {"multiscales": ...} or {"errors": [...]}.
+    ngff: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    # Identifies the ingest run that set Ingesting, so a run presumed lost and restarted
+    # never has its work applied twice.
+    ingest_token: Mapped[str | None] = mapped_column(String(32))
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    modified: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def key_prefix(self) -> str:
+        return f"zarr/{self.id}/"
+
+
+class ZarrFile(Base):
+    """An object of a Zarr as last ingested: a leaf of the checksum tree."""
+
+    __tablename__ = "zarr_files"
+    __table_args__ = (Index("ix_zarr_files_directory", "zarr_id", "directory"),)
+
+    zarr_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("zarrs.id", ondelete="CASCADE"), primary_key=True
+    )
+    path: Mapped[str] = mapped_column(ZarrPathString, primary_key=True)
+    directory: Mapped[str] = mapped_column(ZarrPathString)  # "" for the root
+    size: Mapped[int] = mapped_column(BigInteger)
+    md5: Mapped[str] = mapped_column(String(32))
+    modified: Mapped[datetime] = mapped_column()
+
+
+class ZarrDirectory(Base):
+    """A directory's digest (``{md5}-{files}--{bytes}``), kept so that a change re-hashes
+    only the directories above it instead of the whole tree."""
+
+    __tablename__ = "zarr_directories"
+    __table_args__ = (Index("ix_zarr_directories_parent", "zarr_id", "parent"),)
+
+    zarr_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("zarrs.id", ondelete="CASCADE"), primary_key=True
+    )
+    path: Mapped[str] = mapped_column(ZarrPathString, primary_key=True)  # "" for the root
+    parent: Mapped[str | None] = mapped_column(ZarrPathString)
+    digest: Mapped[str] = mapped_column(String(128))
+    file_count: Mapped[int] = mapped_column(BigInteger)
+    size: Mapped[int] = mapped_column(BigInteger)
+
+
+class ZarrChange(Base):
+    """A path written (an upload URL was handed out) or deleted since the last ingest.
+
+    Finalizing records what storage holds for each (``seen_*``); ingesting applies it.
+    """
+
+    __tablename__ = "zarr_changes"
+
+    zarr_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("zarrs.id", ondelete="CASCADE"), primary_key=True
+    )
+    path: Mapped[str] = mapped_column(ZarrPathString, primary_key=True)
+    md5: Mapped[str | None] = mapped_column(String(32))  # announced upload; None = deleted
+    expires: Mapped[datetime | None] = mapped_column()  # when the upload URL stops working
+    seen: Mapped[bool] = mapped_column(Boolean, default=False)
+    seen_size: Mapped[int | None] = mapped_column(BigInteger)
+    seen_md5: Mapped[str | None] = mapped_column(String(32))
+    seen_modified: Mapped[datetime | None] = mapped_column()
+
+
 class Asset(Base):
-    """A file of a Dandiset: a blob plus its metadata (stored without computed fields)."""
+    """A file of a Dandiset: a blob or a Zarr, plus its metadata (stored without
+    computed fields)."""
 
     __tablename__ = "assets"
+    __table_args__ = (
+        CheckConstraint("(blob_id IS NULL) <> (zarr_id IS NULL)", name="blob_xor_zarr"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     path: Mapped[str] = mapped_column(String(512))
     blob_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("asset_blobs.id", ondelete="RESTRICT"), index=True
+    )
+    # A Zarr goes only with its Dandiset, and then so do the assets that show it.
+    zarr_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("zarrs.id", ondelete="CASCADE"), index=True
     )
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata")
     status: Mapped[AssetStatus] = mapped_column(
@@ -239,10 +347,14 @@ class Asset(Base):
     modified: Mapped[datetime] = mapped_column(default=utcnow)
 
     blob: Mapped[AssetBlob | None] = relationship(lazy="joined")
+    zarr: Mapped[Zarr | None] = relationship(lazy="joined")
 
     @property
     def size(self) -> int:
-        return self.blob.size if self.blob else 0
+        if self.blob is not None:
+            return self.blob.size
+        # A published version's Zarr assets show frozen Zarrs, whose size never changes.
+        return self.zarr.size if self.zarr is not None else 0
 
 
 class VersionAsset(Base):

@@ -16,7 +16,7 @@ from sqlalchemy import Select, func, literal, null, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 
-from ..db.models import Asset, AssetBlob, Dandiset, Folder, User, Version, VersionAsset
+from ..db.models import Asset, AssetBlob, Dandiset, Folder, User, Version, VersionAsset, Zarr
 from ..db.text import like_escape
 from . import metadata as md
 from . import paths
@@ -78,13 +78,60 @@ def dandisets_of_asset(session: Session, asset: Asset) -> list[Dandiset]:
 # -- changes -----------------------------------------------------------------------------
 
 
-def _check_request(metadata: Any, blob_id: Any) -> tuple[dict[str, Any], str, uuid.UUID]:
+@dataclass
+class Content:
+    """What an asset holds: a blob or a Zarr."""
+
+    blob: AssetBlob | None = None
+    zarr: Zarr | None = None
+
+    @property
+    def size(self) -> int:
+        return self.blob.size if self.blob else self.zarr.size if self.zarr else 0
+
+    @property
+    def created(self) -> datetime:
+        created = self.blob.created if self.blob else self.zarr.created if self.zarr else None
+        assert created is not None
+        return created
+
+    def is_in(self, asset: Asset) -> bool:
+        return asset.blob_id == (self.blob and self.blob.id) and asset.zarr_id == (
+            self.zarr and self.zarr.id
+        )
+
+
+def _check_request(
+    metadata: Any, blob_id: Any, zarr_id: Any = None
+) -> tuple[dict[str, Any], str, uuid.UUID | None, uuid.UUID | None]:
     if not isinstance(metadata, dict):
         raise BadRequest("metadata must be a JSON object.")
-    if blob_id is None:
-        raise BadRequest("blob_id is required.")
+    if (blob_id is None) == (zarr_id is None):
+        raise BadRequest("Give exactly one of blob_id and zarr_id.")
     path = paths.check_asset_path(metadata.get("path"))
-    return metadata, path, parse_uuid(blob_id, "blob_id")
+    blob = parse_uuid(blob_id, "blob_id") if blob_id is not None else None
+    zarr = parse_uuid(zarr_id, "zarr_id") if zarr_id is not None else None
+    return metadata, path, blob, zarr
+
+
+def _load_content(
+    session: Session, dandiset: Dandiset, blob_id: uuid.UUID | None, zarr_id: uuid.UUID | None
+) -> Content:
+    if blob_id is not None:
+        return Content(blob=_load_blob(session, blob_id, dandiset))
+    assert zarr_id is not None
+    # Locked: its size goes into folder totals, which an ingest adjusts when it changes.
+    zarr = session.get(Zarr, zarr_id, with_for_update=True)
+    if zarr is None or (zarr.dandiset_id != dandiset.id and not _visible_zarr(session, zarr)):
+        raise NotFound(f"No Zarr with id {zarr_id}.")
+    if zarr.dandiset_id != dandiset.id:
+        raise BadRequest(f"Zarr {zarr_id} belongs to another Dandiset.")
+    return Content(zarr=zarr)
+
+
+def _visible_zarr(session: Session, zarr: Zarr) -> bool:
+    owner = session.get(Dandiset, zarr.dandiset_id)
+    return owner is not None and owner.embargo_status == "OPEN"
 
 
 def _load_blob(session: Session, blob_id: uuid.UUID, dandiset: Dandiset) -> AssetBlob:
@@ -103,18 +150,20 @@ def _insert(
     version: Version,
     path: str,
     metadata: dict[str, Any],
-    blob: AssetBlob,
+    content: Content,
 ) -> Asset:
     paths.check_path_is_free(session, version.id, path)
     now = datetime.now(UTC)
+    blob, zarr = content.blob, content.zarr
     asset = Asset(
         path=path,
-        blob_id=blob.id,
-        metadata_=md.asset_metadata_to_store(metadata, blob.created, now),
+        blob_id=blob.id if blob else None,
+        zarr_id=zarr.id if zarr else None,
+        metadata_=md.asset_metadata_to_store(metadata, content.created, now),
         created=now,
         modified=now,
     )
-    asset.blob = blob
+    asset.blob, asset.zarr = blob, zarr
     session.add(asset)
     session.flush()
     session.add(
@@ -122,13 +171,13 @@ def _insert(
             version_id=version.id, asset_id=asset.id, path=path, folder=paths.parent_of(path)
         )
     )
-    paths.add_to_folders(session, version.id, path, blob.size)
+    paths.add_to_folders(session, version.id, path, content.size)
     try:
         session.flush()
     except IntegrityError:
         raise Conflict(f"An asset already exists at path {path!r}.") from None
     archive.defer(session, "validate_asset", asset_id=str(asset.id))
-    if blob.sha256 is None:
+    if blob is not None and blob.sha256 is None:
         archive.defer(session, "compute_sha256", blob_id=str(blob.id))
     return asset
 
@@ -138,6 +187,8 @@ def _detach(session: Session, version: Version, asset: Asset) -> None:
     link = session.get(VersionAsset, (version.id, asset.id))
     if link is None:
         raise NotFound(f"No asset {asset.id} in this version.")
+    if asset.zarr_id is not None:
+        session.get(Zarr, asset.zarr_id, with_for_update=True)  # its size must hold still
     session.delete(link)
     paths.remove_from_folders(session, version.id, link.path, asset.size)
     session.flush()
@@ -167,11 +218,12 @@ def add_asset(
     version_id: str,
     metadata: Any,
     blob_id: Any,
+    zarr_id: Any = None,
 ) -> Asset:
     dandiset, draft = get_writable_draft(session, user, identifier, version_id)
-    metadata, path, blob_uuid = _check_request(metadata, blob_id)
-    blob = _load_blob(session, blob_uuid, dandiset)
-    asset = _insert(archive, session, draft, path, metadata, blob)
+    metadata, path, blob_uuid, zarr_uuid = _check_request(metadata, blob_id, zarr_id)
+    content = _load_content(session, dandiset, blob_uuid, zarr_uuid)
+    asset = _insert(archive, session, draft, path, metadata, content)
     _version_changed(archive, session, dandiset, draft)
     return asset
 
@@ -185,20 +237,21 @@ def update_asset(
     asset_id: str,
     metadata: Any,
     blob_id: Any,
+    zarr_id: Any = None,
 ) -> Asset:
     """Replace an asset by a new one (new id); unchanged requests return the old asset."""
     dandiset, draft = get_writable_draft(session, user, identifier, version_id)
     old = get_asset_in_version(session, draft, asset_id)
-    metadata, path, blob_uuid = _check_request(metadata, blob_id)
-    blob = _load_blob(session, blob_uuid, dandiset)
+    metadata, path, blob_uuid, zarr_uuid = _check_request(metadata, blob_id, zarr_id)
+    content = _load_content(session, dandiset, blob_uuid, zarr_uuid)
     if (
-        old.blob_id == blob.id
+        content.is_in(old)
         and old.path == path
         and md.is_same_asset_metadata(old.metadata_, metadata)
     ):
         return old
     _detach(session, draft, old)
-    asset = _insert(archive, session, draft, path, metadata, blob)
+    asset = _insert(archive, session, draft, path, metadata, content)
     _version_changed(archive, session, dandiset, draft)
     return asset
 
@@ -242,6 +295,7 @@ def list_assets(
     page: int = 1,
     page_size: int = 100,
     with_metadata: bool = False,
+    zarr_only: bool = False,
 ) -> AssetPage:
     """One page of a version's assets.
 
@@ -267,6 +321,10 @@ def list_assets(
             ids = ids.where(VersionAsset.path.ilike(like_escape(path) + "%", escape="\\"))
     if glob:
         ids = ids.where(VersionAsset.path.ilike(_glob_to_like(glob), escape="\\"))
+    if zarr_only:
+        ids = ids.where(
+            VersionAsset.asset_id.in_(select(Asset.id).where(Asset.zarr_id.is_not(None)))
+        )
     count = session.scalar(select(func.count()).select_from(ids.subquery())) if page == 1 else None
     ids = _order_assets(ids, order).offset((page - 1) * page_size).limit(page_size + 1)
     page_ids = list(session.scalars(ids))
@@ -326,10 +384,11 @@ def list_folder(
             VersionAsset.path.label("path"),
             VersionAsset.asset_id.label("asset_id"),
             literal(1).label("files"),
-            AssetBlob.size.label("size"),
+            func.coalesce(AssetBlob.size, Zarr.size).label("size"),
         )
         .join(Asset, Asset.id == VersionAsset.asset_id)
         .join(AssetBlob, AssetBlob.id == Asset.blob_id, isouter=True)
+        .join(Zarr, Zarr.id == Asset.zarr_id, isouter=True)
         .where(VersionAsset.version_id == version.id, VersionAsset.folder == folder)
     )
     children = union_all(sub_folders, files).subquery()

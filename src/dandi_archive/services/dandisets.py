@@ -21,6 +21,7 @@ from ..db.models import (
     Version,
     VersionAsset,
     VersionStatus,
+    Zarr,
 )
 from ..db.text import like_escape
 from . import dois, paths
@@ -278,6 +279,9 @@ def delete_dandiset(archive: Archive, session: Session, user: User | None, ident
         ~exists().where(VersionAsset.asset_id == Asset.id, VersionAsset.version_id != draft.id),
     )
     orphan_ids = list(session.scalars(orphans))
+    # Zarr rows go with the Dandiset (foreign key cascade); their objects after commit.
+    for zarr_id in session.scalars(select(Zarr.id).where(Zarr.dandiset_id == dandiset.id)):
+        archive.defer(session, "delete_zarr_objects", zarr_id=str(zarr_id))
     session.delete(dandiset)
     session.flush()
     if orphan_ids:

@@ -22,7 +22,7 @@ from dandischema.metadata import validate
 
 if TYPE_CHECKING:
     from ..archive import Archive
-    from ..db.models import Asset, Dandiset, Version
+    from ..db.models import Asset, Dandiset, Version, Zarr
 
 VERSION_COMPUTED_FIELDS = (
     "name",
@@ -52,7 +52,9 @@ ASSET_COMPUTED_FIELDS = (
     "datePublished",
     "publishedBy",
     "@context",
+    "ngff",
 )
+ZARR_ENCODING_FORMAT = "application/x-zarr"
 
 
 def instance_name() -> str:
@@ -229,6 +231,23 @@ def asset_full_metadata(
         if blob.sha256:
             digest["dandi:sha2-256"] = blob.sha256
         meta["digest"] = digest
+    elif asset.zarr is not None:
+        meta.update(zarr_metadata(archive, asset.zarr))
+        meta["contentUrl"] = [download, meta["contentUrl"]]
+    return meta
+
+
+def zarr_metadata(archive: Archive, zarr: Zarr) -> dict[str, Any]:
+    """What a Zarr asset's metadata says about its Zarr: size, checksum (once Complete),
+    storage URL and, for an OME-Zarr image, its axes, shape, dtype and pixel size."""
+    meta: dict[str, Any] = {
+        "contentUrl": archive.store.public_url(zarr.key_prefix),
+        "contentSize": zarr.size,
+        "encodingFormat": ZARR_ENCODING_FORMAT,
+        "digest": {"dandi:dandi-zarr-checksum": zarr.checksum} if zarr.checksum else {},
+    }
+    if zarr.ngff and "multiscales" in zarr.ngff:
+        meta["ngff"] = zarr.ngff["multiscales"]
     return meta
 
 

@@ -120,6 +120,16 @@ def remove_from_folders(session: Session, version_id: int, path: str, size: int)
     )
 
 
+def adjust_folder_sizes(session: Session, version_id: int, path: str, delta: int) -> None:
+    """An asset at ``path`` grew (or shrank) by ``delta`` bytes; its file count is unchanged."""
+    session.execute(
+        update(Folder)
+        .where(Folder.version_id == version_id, Folder.path.in_(ancestors(path)))
+        .values(total_size=Folder.total_size + delta)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def create_root(session: Session, version_id: int) -> None:
     session.add(Folder(version_id=version_id, path="", parent=None, file_count=0, total_size=0))
 

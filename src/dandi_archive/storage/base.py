@@ -11,10 +11,11 @@ and from storage through presigned URLs; the archive only hands those URLs out.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from dandischema.digests.dandietag import Part
 
@@ -24,6 +25,11 @@ class ObjectInfo:
     key: str
     size: int
     etag: str  # S3 semantics: md5 hex, or "<md5 of part md5s>-<parts>" for multipart objects
+    modified: datetime | None = None
+
+
+# The largest object one PUT may write (S3's limit; Zarr files are single PUTs).
+MAX_PUT_SIZE = 5 * 2**30
 
 
 class BlobStore(Protocol):
@@ -71,11 +77,35 @@ class BlobStore(Protocol):
     def key_for_url(self, url: str) -> str | None:
         """The key behind one of this store's public URLs (None if it is not one)."""
 
-    def presign_download(self, key: str, expires: int, filename: str | None = None) -> str:
-        """A URL that serves the object's bytes (with Range support) for a limited time."""
+    def presign_download(
+        self, key: str, expires: int, filename: str | None = None, method: str = "GET"
+    ) -> str:
+        """A URL that serves the object's bytes (with Range support) for a limited time.
 
-    def list_keys(self, prefix: str) -> Iterator[ObjectInfo]:
-        """Every object whose key starts with ``prefix``, in key order."""
+        ``method`` is GET or HEAD (S3 signs the method).
+        """
+
+    def presign_put(self, key: str, *, md5_base64: str, expires: int, embargoed: bool) -> str:
+        """A URL the client PUTs a whole object (at most 5 GiB) to.
+
+        The client must send ``Content-MD5: md5_base64``; storage refuses any other bytes,
+        so the object at ``key`` is either unchanged or exactly the announced content.
+        Embargoed objects are tagged (the client then sends ``x-amz-tagging``).
+        """
+
+    def list_keys(self, prefix: str, start_after: str = "") -> Iterator[ObjectInfo]:
+        """Every object whose key starts with ``prefix`` and sorts after ``start_after``,
+        in key (UTF-8 byte) order."""
+
+    def list_directory(self, prefix: str) -> tuple[list[ObjectInfo], list[str]]:
+        """Objects directly under ``prefix`` (ending in ``/``) and the sub-prefixes below it
+        (S3's listing with delimiter ``/``)."""
+
+    def delete_many(self, keys: Iterable[str]) -> None:
+        """Remove objects (absent ones are no error)."""
+
+    def fsspec_location(self, prefix: str) -> tuple[str, dict[str, Any]]:
+        """URL and fsspec storage options that read ``prefix`` straight from the bucket."""
 
 
 def blob_key(etag: str) -> str:

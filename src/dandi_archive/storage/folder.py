@@ -12,6 +12,7 @@ with the instance's secret.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import json
@@ -19,16 +20,20 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+from stat import S_ISREG
+from typing import Any
 from urllib.parse import quote, unquote
 
 from dandischema.digests.dandietag import Part
 
-from .base import ObjectInfo
+from .base import MAX_PUT_SIZE, ObjectInfo
 from .signing import UrlSigner
 
 ETAG_XATTR = "user.s3.etag"
+CONTENT_TYPE_XATTR = "user.s3.content-type"
 
 
 class UploadError(Exception):
@@ -152,10 +157,19 @@ class FolderStore:
     def head(self, key: str) -> ObjectInfo | None:
         path = self.path(key)
         try:
-            size = path.stat().st_size
+            stat = path.stat()
         except (FileNotFoundError, NotADirectoryError):
             return None
-        return ObjectInfo(key=key, size=size, etag=_get_etag(path))
+        if not S_ISREG(stat.st_mode):
+            return None
+        modified = datetime.fromtimestamp(stat.st_mtime, UTC)
+        return ObjectInfo(key=key, size=stat.st_size, etag=_get_etag(path), modified=modified)
+
+    def content_type(self, key: str) -> str | None:
+        """The Content-Type the object was uploaded with, if one was recorded."""
+        with contextlib.suppress(OSError):
+            return os.getxattr(self.path(key), CONTENT_TYPE_XATTR).decode()
+        return None
 
     def iter_bytes(self, key: str, chunk_size: int = 8 * 2**20) -> Iterator[bytes]:
         with open(self.path(key), "rb") as fh:
@@ -180,8 +194,25 @@ class FolderStore:
             os.replace(tmp, target)
 
     def delete(self, key: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self.path(key).unlink()
+        path = self.path(key)
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            path.unlink()
+        self._prune_empty_parents(path)
+
+    def delete_many(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            self.delete(key)
+
+    def _prune_empty_parents(self, path: Path) -> None:
+        """Drop folders left empty, as S3 has no folders: a key may later be a file there."""
+        root = self.root.resolve()
+        parent = path.parent
+        while parent != root and parent.is_relative_to(root):
+            try:
+                parent.rmdir()
+            except OSError:  # not empty (or already gone)
+                return
+            parent = parent.parent
 
     def make_public(self, key: str) -> None:
         pass  # the folder store asks the database whether a blob is embargoed
@@ -193,25 +224,124 @@ class FolderStore:
         prefix = f"{self.base_url}/bucket/"
         return unquote(url.partition("?")[0][len(prefix) :]) if url.startswith(prefix) else None
 
-    def presign_download(self, key: str, expires: int, filename: str | None = None) -> str:
+    def presign_download(
+        self, key: str, expires: int, filename: str | None = None, method: str = "GET"
+    ) -> str:
         token = self.signer.sign("get", expires, key=key, filename=filename)
         return f"{self.base_url}/bucket/{quote(key)}?token={token}"
 
-    def list_keys(self, prefix: str) -> Iterator[ObjectInfo]:
-        base = self.root
-        for dirpath, dirnames, filenames in os.walk(base):
-            dirnames.sort()
-            rel_dir = os.path.relpath(dirpath, base)
-            rel_dir = "" if rel_dir == "." else rel_dir + "/"
-            if not (rel_dir.startswith(prefix) or prefix.startswith(rel_dir)):
-                dirnames.clear()
+    def presign_put(self, key: str, *, md5_base64: str, expires: int, embargoed: bool) -> str:
+        md5 = base64.b64decode(md5_base64).hex()
+        token = self.signer.sign("put", expires, key=key, md5=md5)
+        return f"{self.base_url}/bucket/{quote(key)}?token={token}"
+
+    def open_object(self, key: str, md5: str, content_type: str | None) -> ObjectWriter:
+        """A writer for a whole object; ``md5`` is the digest its bytes must have."""
+        self.path(key)  # refuse keys outside the bucket before reading any byte
+        return ObjectWriter(self, key, md5, content_type)
+
+    def list_keys(self, prefix: str, start_after: str = "") -> Iterator[ObjectInfo]:
+        folder = prefix.rpartition("/")[0]
+        yield from self._walk(folder + "/" if folder else "", prefix, start_after)
+
+    def _walk(self, folder: str, prefix: str, start_after: str) -> Iterator[ObjectInfo]:
+        """Keys below ``folder`` in S3's order: a folder ``d`` sorts as ``d/``."""
+        try:
+            with os.scandir(self.root / folder) as it:
+                entries = sorted(folder + e.name + ("/" if e.is_dir() else "") for e in it)
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        for key in entries:
+            if key.endswith("/"):
+                if not (key.startswith(prefix) or prefix.startswith(key)):
+                    continue
+                if start_after >= key and not start_after.startswith(key):
+                    continue  # everything below sorts before start_after
+                yield from self._walk(key, prefix, start_after)
+            elif key.startswith(prefix) and key > start_after:
+                info = self.head(key)
+                if info is not None:
+                    yield info
+
+    def list_directory(self, prefix: str) -> tuple[list[ObjectInfo], list[str]]:
+        objects: list[ObjectInfo] = []
+        prefixes: list[str] = []
+        try:
+            with os.scandir(self.path(prefix)) as it:
+                entries = sorted((e.name, e.is_dir()) for e in it)
+        except (FileNotFoundError, NotADirectoryError):
+            return objects, prefixes
+        for name, is_dir in entries:
+            if is_dir:
+                prefixes.append(f"{prefix}{name}/")
+            elif (info := self.head(prefix + name)) is not None:
+                objects.append(info)
+        return objects, prefixes
+
+    def fsspec_location(self, prefix: str) -> tuple[str, dict[str, Any]]:
+        return f"file://{self.root.resolve()}/{prefix}", {}
+
+
+class ObjectWriter:
+    """Receives one whole object (a PUT); the key changes only once the bytes are all
+    there and match the announced MD5, so a refused PUT leaves the old object as it was."""
+
+    def __init__(self, store: FolderStore, key: str, md5: str, content_type: str | None) -> None:
+        self.store = store
+        self.key = key
+        self.expected_md5 = md5
+        self.content_type = content_type
+        self.md5 = hashlib.md5()
+        self.written = 0
+        fd, self.tmp = tempfile.mkstemp(dir=store.staging, prefix=".put-")
+        self.fh = os.fdopen(fd, "wb")
+
+    def write(self, chunk: bytes) -> None:
+        if self.written + len(chunk) > MAX_PUT_SIZE:
+            raise UploadError(
+                "EntityTooLarge", "An object written in one PUT can be at most 5 GiB."
+            )
+        self.md5.update(chunk)
+        self.fh.write(chunk)
+        self.written += len(chunk)
+
+    def finish(self) -> str:
+        digest = self.md5.hexdigest()
+        if digest != self.expected_md5:
+            raise UploadError(
+                "BadDigest", "The Content-MD5 you specified did not match what we received."
+            )
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
+        self.fh.close()
+        _set_etag(Path(self.tmp), digest)
+        if self.content_type:
+            with contextlib.suppress(OSError):
+                os.setxattr(self.tmp, CONTENT_TYPE_XATTR, self.content_type.encode())
+        target = self.store.path(self.key)
+        for _ in range(3):  # a concurrent delete may prune the folder we just made
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if target.is_dir():
+                    raise IsADirectoryError(target)
+                os.replace(self.tmp, target)
+                return digest
+            except FileNotFoundError:
                 continue
-            for name in sorted(filenames):
-                key = rel_dir + name
-                if key.startswith(prefix):
-                    info = self.head(key)
-                    if info is not None:
-                        yield info
+            except (NotADirectoryError, IsADirectoryError, FileExistsError):
+                raise UploadError(
+                    "KeyConflict",
+                    "A file and a folder cannot have the same path in this bucket; "
+                    "delete the other one first.",
+                    409,
+                ) from None
+        raise UploadError("InternalError", "The object could not be stored; retry.", 503)
+
+    def close(self) -> None:
+        if not self.fh.closed:
+            self.fh.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.tmp)
 
 
 class PartWriter:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -30,6 +30,7 @@ class S3Store:
         self.bucket = bucket
         self.endpoint_url = endpoint_url
         self.region = region
+        self._credentials = (access_key_id, secret_access_key)
         self.client: Any = boto3.client(
             "s3",
             endpoint_url=endpoint_url,
@@ -111,7 +112,12 @@ class S3Store:
             if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
                 return None
             raise
-        return ObjectInfo(key=key, size=response["ContentLength"], etag=response["ETag"].strip('"'))
+        return ObjectInfo(
+            key=key,
+            size=response["ContentLength"],
+            etag=response["ETag"].strip('"'),
+            modified=response.get("LastModified"),
+        )
 
     def iter_bytes(self, key: str, chunk_size: int = 8 * 2**20) -> Iterator[bytes]:
         body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
@@ -148,14 +154,72 @@ class S3Store:
         prefix = self.public_url("")
         return unquote(url.partition("?")[0][len(prefix) :]) if url.startswith(prefix) else None
 
-    def presign_download(self, key: str, expires: int, filename: str | None = None) -> str:
+    def presign_download(
+        self, key: str, expires: int, filename: str | None = None, method: str = "GET"
+    ) -> str:
         params = {"Bucket": self.bucket, "Key": key}
         if filename:
             params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
-        return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires)
+        operation = "head_object" if method == "HEAD" else "get_object"
+        return self.client.generate_presigned_url(
+            operation, Params=params, ExpiresIn=expires, HttpMethod=method
+        )
 
-    def list_keys(self, prefix: str) -> Iterator[ObjectInfo]:
+    def presign_put(self, key: str, *, md5_base64: str, expires: int, embargoed: bool) -> str:
+        # Content-MD5 is signed: S3 refuses a body with another digest (BadDigest).
+        params = {"Bucket": self.bucket, "Key": key, "ContentMD5": md5_base64}
+        if embargoed:
+            params["Tagging"] = EMBARGO_TAGGING
+        return self.client.generate_presigned_url(
+            "put_object", Params=params, ExpiresIn=expires, HttpMethod="PUT"
+        )
+
+    def list_keys(self, prefix: str, start_after: str = "") -> Iterator[ObjectInfo]:
         paginator = self.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+        extra = {"StartAfter": start_after} if start_after else {}
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, **extra):
             for obj in page.get("Contents", []):
-                yield ObjectInfo(key=obj["Key"], size=obj["Size"], etag=obj["ETag"].strip('"'))
+                yield _object_info(obj)
+
+    def list_directory(self, prefix: str) -> tuple[list[ObjectInfo], list[str]]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        objects: list[ObjectInfo] = []
+        prefixes: list[str] = []
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
+            objects.extend(_object_info(obj) for obj in page.get("Contents", []))
+            prefixes.extend(p["Prefix"] for p in page.get("CommonPrefixes", []))
+        return objects, prefixes
+
+    def delete_many(self, keys: Iterable[str]) -> None:
+        batch: list[str] = []
+        for key in keys:
+            batch.append(key)
+            if len(batch) == 1000:  # the most one DeleteObjects request takes
+                self._delete_batch(batch)
+                batch = []
+        if batch:
+            self._delete_batch(batch)
+
+    def _delete_batch(self, keys: list[str]) -> None:
+        self.client.delete_objects(
+            Bucket=self.bucket,
+            Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True},
+        )
+
+    def fsspec_location(self, prefix: str) -> tuple[str, dict[str, Any]]:
+        key, secret = self._credentials
+        options: dict[str, Any] = {"client_kwargs": {"region_name": self.region}}
+        if self.endpoint_url:
+            options["endpoint_url"] = self.endpoint_url
+        if key and secret:
+            options.update(key=key, secret=secret)
+        return f"s3://{self.bucket}/{prefix}", options
+
+
+def _object_info(obj: dict[str, Any]) -> ObjectInfo:
+    return ObjectInfo(
+        key=obj["Key"],
+        size=obj["Size"],
+        etag=obj["ETag"].strip('"'),
+        modified=obj.get("LastModified"),
+    )

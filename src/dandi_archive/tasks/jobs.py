@@ -23,8 +23,10 @@ from ..db.models import (
     Folder,
     Version,
     VersionStatus,
+    Zarr,
+    ZarrStatus,
 )
-from ..services import dois, embargo, fixity, manifests, publish
+from ..services import dois, embargo, fixity, manifests, publish, zarrs
 from ..services import metadata as md
 from ..services.assets import dandisets_of_asset
 
@@ -94,10 +96,13 @@ def validate_asset(archive: Archive, asset_id: str) -> None:
             return
         if asset.blob is not None and asset.blob.sha256 is None:
             return  # compute_sha256 queues this job again when the digest is known
+        if asset.zarr is not None and asset.zarr.status != ZarrStatus.COMPLETE:
+            return  # the Zarr's ingest queues this job again when its checksum is known
         embargoed = any(d.embargo_status != "OPEN" for d in dandisets_of_asset(session, asset))
         errors = md.validate_asset_metadata(
             md.asset_full_metadata(archive, asset, embargoed=embargoed)
         )
+        errors += zarrs.ngff_errors(asset)
         asset.status = AssetStatus.INVALID if errors else AssetStatus.VALID
         asset.validation_errors = errors
 
@@ -153,6 +158,18 @@ def unembargo(archive: Archive, dandiset_id: int) -> None:
 @job
 def check_fixity(archive: Archive) -> None:
     fixity.run_batch(archive)
+
+
+@job
+def ingest_zarr(archive: Archive, zarr_id: str) -> None:
+    """Apply a finalized Zarr's changes and update its checksum (see services.zarrs)."""
+    zarrs.ingest(archive, uuid.UUID(zarr_id))
+
+
+@job
+def delete_zarr_objects(archive: Archive, zarr_id: str) -> None:
+    """Remove a deleted Zarr's objects from the bucket."""
+    zarrs.delete_objects(archive, zarr_id)
 
 
 @job
@@ -218,3 +235,14 @@ def sweep(archive: Archive, min_age_seconds: float = 0) -> None:
             )
         ):
             archive.defer(session, "validate_asset", asset_id=str(asset_id))
+        for asset_id in session.scalars(
+            select(Asset.id)
+            .join(Zarr, Zarr.id == Asset.zarr_id)
+            .where(
+                Asset.status == AssetStatus.PENDING,
+                Zarr.status == ZarrStatus.COMPLETE,
+                Asset.modified <= cutoff,
+            )
+        ):
+            archive.defer(session, "validate_asset", asset_id=str(asset_id))
+        zarrs.requeue_stuck(archive, session, cutoff)
