@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,22 @@ def dandi_etag(data: bytes) -> str:
         for p in (parts[n] for n in range(1, len(parts) + 1))
     )
     return f"{hashlib.md5(md5s).hexdigest()}-{len(parts)}"
+
+
+def md5_base64(data: bytes) -> str:
+    return base64.b64encode(hashlib.md5(data).digest()).decode()
+
+
+def zarr_checksum_of(files: dict[str, bytes]) -> str:
+    """The checksum dandi clients compute, from zarr_checksum's own tree."""
+    from pathlib import Path
+
+    from zarr_checksum.tree import ZarrChecksumTree
+
+    tree = ZarrChecksumTree()
+    for path, data in files.items():
+        tree.add_leaf(Path(path), len(data), hashlib.md5(data).hexdigest())
+    return str(tree.process())
 
 
 @dataclass
@@ -157,6 +174,43 @@ class ApiClient:
         r = self.get(url, token, follow_redirects=False)
         assert r.status_code == 302, r.text
         return self.get(r.headers["Location"], **kwargs)
+
+    # -- Zarr --------------------------------------------------------------------
+
+    def create_zarr(self, token: str, dandiset_id: str, name: str = "sample.zarr") -> str:
+        r = self.post("/api/zarr/", token, json={"name": name, "dandiset": dandiset_id})
+        assert r.status_code == 200, r.text
+        return r.json()["zarr_id"]
+
+    def put_zarr_files(self, token: str, zarr_id: str, files: dict[str, bytes]) -> None:
+        """Ask for upload URLs and PUT each file with its Content-MD5, as dandi does."""
+        items = list(files.items())
+        r = self.post(
+            f"/api/zarr/{zarr_id}/files/",
+            token,
+            json=[{"path": p, "base64md5": md5_base64(d)} for p, d in items],
+        )
+        assert r.status_code == 200, r.text
+        for url, (_, data) in zip(r.json(), items, strict=True):
+            put = self.put(url, content=data, headers={"Content-MD5": md5_base64(data)})
+            assert put.status_code == 200, put.text
+
+    def finalize_zarr(self, token: str, zarr_id: str) -> dict:
+        r = self.post(f"/api/zarr/{zarr_id}/finalize/", token)
+        assert r.status_code == 204, r.text
+        self.wait_for_jobs()
+        return self.get(f"/api/zarr/{zarr_id}/", token).json()
+
+    def zarr_files(self, zarr_id: str, token: str | None = None, **params: Any) -> list[dict]:
+        """Every entry of the Zarr's listing, following the ``next`` cursor."""
+        url: str | None = f"/api/zarr/{zarr_id}/files"
+        entries: list[dict] = []
+        while url:
+            r = self.get(url, token, params=params if url.endswith("files") else None)
+            assert r.status_code == 200, r.text
+            entries += r.json()["results"]
+            url = r.json()["next"]
+        return entries
 
     def wait_for_jobs(self) -> None:
         assert self.archive.jobs.wait_idle(60), "background jobs did not finish"  # type: ignore[attr-defined]

@@ -165,5 +165,5 @@ def directory_sizes(session: Session, zarr_id: uuid.UUID, folders: Iterable[str]
                 ZarrDirectory.zarr_id == zarr_id, ZarrDirectory.path.in_(wanted[i : i + BATCH])
             )
         )
-        sizes.update(dict(rows.tuples()))
+        sizes.update({path: count for path, count in rows})
     return sizes
