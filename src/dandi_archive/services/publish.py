@@ -36,7 +36,7 @@ from ..db.models import (
     VersionAsset,
     VersionStatus,
 )
-from . import dois
+from . import dois, zarrs
 from . import metadata as md
 from .dandisets import get_dandiset
 from .errors import BadRequest, Conflict, Locked
@@ -81,6 +81,7 @@ def _check_publishable(session: Session, dandiset: Dandiset, draft: Version) -> 
     count, _ = version_totals(session, [draft.id])[draft.id]
     if count == 0:
         raise BadRequest("An empty Dandiset cannot be published; upload files first.")
+    zarrs.refuse_publishing_zarrs(session, draft)
     member = select(VersionAsset.asset_id).where(VersionAsset.version_id == draft.id)
     rows = session.execute(
         select(Asset.status, func.count())

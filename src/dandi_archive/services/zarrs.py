@@ -546,6 +546,19 @@ def requeue_stuck(archive: Archive, session: Session, cutoff: datetime) -> None:
         archive.defer(session, "ingest_zarr", zarr_id=str(zarr_id))
 
 
+def refuse_publishing_zarrs(session: Session, draft: Version) -> None:
+    """Until publishing freezes Zarrs (see README, "Publishing Zarrs"), a version with
+    Zarr assets would follow later changes of the draft's Zarrs: refuse, as upstream."""
+    has_zarr = session.scalar(
+        select(VersionAsset.asset_id)
+        .join(Asset, Asset.id == VersionAsset.asset_id)
+        .where(VersionAsset.version_id == draft.id, Asset.zarr_id.is_not(None))
+        .limit(1)
+    )
+    if has_zarr is not None:
+        raise BadRequest("Cannot publish dandisets which contain zarrs (not supported yet).")
+
+
 def ngff_errors(asset: Asset) -> list[dict[str, str]]:
     """Problems with the OME-NGFF metadata of an asset whose path says it is OME-Zarr."""
     zarr = asset.zarr
