@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import logging
 import os
 import shutil
 import socket
@@ -131,6 +132,8 @@ def settings_for(backend: str, work: Path) -> tuple[Settings, Callable[[], None]
         upgrade(f"sqlite:///{work / 'archive.sqlite3'}")
         return Settings(data_dir=work), lambda: None
     from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
 
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -211,6 +212,27 @@ class ApiClient:
             entries += r.json()["results"]
             url = r.json()["next"]
         return entries
+
+    def make_bucket_public(self) -> None:
+        """On S3, a public-read bucket policy (as DANDI's bucket has); the folder store
+        serves open objects anyway."""
+        bucket = self.archive.settings.s3_bucket
+        if not bucket:
+            return
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "s3:GetObject",
+                    "Resource": f"arn:aws:s3:::{bucket}/*",
+                }
+            ],
+        }
+        self.archive.store.client.put_bucket_policy(  # type: ignore[attr-defined]
+            Bucket=bucket, Policy=json.dumps(policy)
+        )
 
     def wait_for_jobs(self) -> None:
         assert self.archive.jobs.wait_idle(60), "background jobs did not finish"  # type: ignore[attr-defined]

@@ -109,21 +109,7 @@ def test_uploaded_tree_reads_with_zarr_and_fsspec_from_the_bucket(api, owner, da
     zarr_id = asset["zarr"]
     store = api.archive.store
     if api.archive.settings.s3_bucket:
-        # A public bucket (as DANDI's is) over plain HTTP; S3's own API would need s3fs.
-        public_read = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": "*",
-                    "Action": "s3:GetObject",
-                    "Resource": f"arn:aws:s3:::{api.archive.settings.s3_bucket}/*",
-                }
-            ],
-        }
-        store.client.put_bucket_policy(
-            Bucket=api.archive.settings.s3_bucket, Policy=json.dumps(public_read)
-        )
+        api.make_bucket_public()  # read over plain HTTP; S3's own API would need s3fs
         url, options = store.public_url(f"zarr/{zarr_id}/"), {}
     else:
         url, options = store.fsspec_location(f"zarr/{zarr_id}/")

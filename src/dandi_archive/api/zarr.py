@@ -79,9 +79,9 @@ def list_files(
 ) -> Response:
     zarr = service.get_zarr(session, user, zarr_id)
     if download or request.method == "HEAD":
-        url = service.file_url(archive, zarr, prefix, method=request.method)
+        url = service.file_url(archive, session, zarr, prefix, method=request.method)
         return RedirectResponse(url, status_code=302)
-    found, more = service.list_files(archive, zarr, prefix, after, limit)
+    found, more = service.list_files(archive, session, zarr, prefix, after, limit)
     base = zarr.key_prefix
     results = [
         ZarrFileOut(

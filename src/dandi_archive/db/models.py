@@ -30,6 +30,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -238,7 +239,15 @@ class Zarr(Base):
 
     __tablename__ = "zarrs"
     __table_args__ = (
-        UniqueConstraint("dandiset_id", "name"),
+        # Names are unique among a Dandiset's live Zarrs; frozen ones keep theirs.
+        Index(
+            "uq_zarrs_live_name",
+            "dandiset_id",
+            "name",
+            unique=True,
+            sqlite_where=text("frozen_from IS NULL"),
+            postgresql_where=text("frozen_from IS NULL"),
+        ),
         CheckConstraint(
             "(checksum IS NULL) = (status <> 'Complete')", name="checksum_iff_complete"
         ),
@@ -258,12 +267,35 @@ class Zarr(Base):
     # Identifies the ingest run that set Ingesting, so a run presumed lost and restarted
     # never has its work applied twice.
     ingest_token: Mapped[str | None] = mapped_column(String(32))
+    # A frozen Zarr (of a published version) is an immutable copy of the live Zarr it
+    # names here; its objects are content-addressed copies, complete once ``preserved``.
+    frozen_from: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("zarrs.id", ondelete="CASCADE"), index=True
+    )
+    preserved: Mapped[bool] = mapped_column(Boolean, default=True)
     created: Mapped[datetime] = mapped_column(default=utcnow)
     modified: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property
     def key_prefix(self) -> str:
         return f"zarr/{self.id}/"
+
+    @property
+    def is_frozen(self) -> bool:
+        return self.frozen_from is not None
+
+
+class ZarrContent(Base):
+    """A frozen object: the bytes with this MD5 of a live Zarr, stored once at
+    ``zarr-content/{zarr_id}/{md5}`` whatever the paths and versions that hold them."""
+
+    __tablename__ = "zarr_contents"
+
+    zarr_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("zarrs.id", ondelete="CASCADE"), primary_key=True
+    )
+    md5: Mapped[str] = mapped_column(String(32), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
 
 
 class ZarrFile(Base):

@@ -240,8 +240,12 @@ def asset_full_metadata(
 def zarr_metadata(archive: Archive, zarr: Zarr) -> dict[str, Any]:
     """What a Zarr asset's metadata says about its Zarr: size, checksum (once Complete),
     storage URL and, for an OME-Zarr image, its axes, shape, dtype and pixel size."""
+    from .zarr_freeze import manifest_key
+
+    # A frozen Zarr's objects are content-addressed; its manifest maps paths to them.
+    location = manifest_key(zarr.id) if zarr.is_frozen else zarr.key_prefix
     meta: dict[str, Any] = {
-        "contentUrl": archive.store.public_url(zarr.key_prefix),
+        "contentUrl": archive.store.public_url(location),
         "contentSize": zarr.size,
         "encodingFormat": ZARR_ENCODING_FORMAT,
         "digest": {"dandi:dandi-zarr-checksum": zarr.checksum} if zarr.checksum else {},

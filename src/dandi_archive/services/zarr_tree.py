@@ -46,7 +46,8 @@ def _depth(folder: str) -> int:
     return folder.count("/") + 1 if folder else 0
 
 
-def _insert(session: Session, table: type):
+def dialect_insert(session: Session, table: type):
+    """INSERT with ON CONFLICT support, on PostgreSQL and SQLite."""
     dialect = session.get_bind().dialect.name
     return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
@@ -77,7 +78,7 @@ def apply_changes(session: Session, zarr_id: uuid.UUID, states: Iterable[FileSta
             delete(ZarrFile).where(ZarrFile.zarr_id == zarr_id, ZarrFile.path.in_(batch))
         )
     for i in range(0, len(present), BATCH):
-        insert = _insert(session, ZarrFile).values(present[i : i + BATCH])
+        insert = dialect_insert(session, ZarrFile).values(present[i : i + BATCH])
         session.execute(
             insert.on_conflict_do_update(
                 index_elements=["zarr_id", "path"],
@@ -146,7 +147,7 @@ def _store_digest(
         "file_count": digest.count,
         "size": digest.size,
     }
-    insert = _insert(session, ZarrDirectory).values(values)
+    insert = dialect_insert(session, ZarrDirectory).values(values)
     session.execute(
         insert.on_conflict_do_update(
             index_elements=["zarr_id", "path"],

@@ -48,11 +48,12 @@ from ..db.models import (
     VersionStatus,
     Zarr,
     ZarrChange,
+    ZarrFile,
     ZarrStatus,
 )
 from ..db.session import after_commit
 from ..storage.base import BlobStore, ObjectInfo
-from . import ngff, paths, zarr_tree
+from . import ngff, paths, zarr_freeze, zarr_tree
 from .dandisets import get_dandiset, parse_identifier
 from .errors import BadRequest, Locked, NotFound
 from .permissions import is_owner, require_approved, require_owner
@@ -113,6 +114,13 @@ def _get_writable_zarr(session: Session, user: User | None, zarr_id: str) -> tup
     zarr = get_zarr(session, user, zarr_id, lock=True)
     dandiset = _dandiset_of(session, zarr)
     require_owner(session, dandiset, user)
+    if zarr.is_frozen:
+        raise BadRequest(
+            f"Zarr {zarr.id} belongs to a published version and cannot change; "
+            f"change the draft's Zarr {zarr.frozen_from} instead."
+        )
+    if zarr_freeze.live_zarr_locked(session, zarr.id):
+        raise Locked("The Zarr is being frozen for a published version; retry shortly.")
     draft_status = session.scalar(
         select(Version.status).where(Version.dandiset_id == dandiset.id, Version.version == "draft")
     )
@@ -195,7 +203,9 @@ def create_zarr(
     require_owner(session, dandiset, user)
     if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_LENGTH:
         raise BadRequest(f"name must be a non-empty string of at most {MAX_NAME_LENGTH} chars.")
-    taken = select(Zarr.id).where(Zarr.dandiset_id == dandiset.id, Zarr.name == name)
+    taken = select(Zarr.id).where(
+        Zarr.dandiset_id == dandiset.id, Zarr.name == name, Zarr.frozen_from.is_(None)
+    )
     if session.scalar(taken) is not None:
         raise BadRequest(
             f"Zarr already exists: Dandiset {dandiset.identifier} has one named {name!r}."
@@ -215,8 +225,12 @@ def create_zarr(
 def query_zarrs(
     session: Session, user: User | None, dandiset: str | None, name: str | None
 ) -> Select:
-    """Zarrs the caller may see, optionally of one Dandiset and with one name."""
-    stmt = select(Zarr).join(Dandiset, Dandiset.id == Zarr.dandiset_id)
+    """Live Zarrs the caller may see, optionally of one Dandiset and with one name."""
+    stmt = (
+        select(Zarr)
+        .join(Dandiset, Dandiset.id == Zarr.dandiset_id)
+        .where(Zarr.frozen_from.is_(None))
+    )
     if user is None:
         stmt = stmt.where(Dandiset.embargo_status == EmbargoStatus.OPEN)
     elif not user.is_admin:
@@ -321,9 +335,15 @@ def delete_files(
 
 
 def list_files(
-    archive: Archive, zarr: Zarr, prefix: str, after: str, limit: int
+    archive: Archive, session: Session, zarr: Zarr, prefix: str, after: str, limit: int
 ) -> tuple[list[ObjectInfo], bool]:
-    """One page of the Zarr's objects, in key order, after the key ``after``."""
+    """One page of the Zarr's objects, in key order, after the key ``after``.
+
+    A live Zarr is listed from storage (uploads in progress show at once); a frozen one
+    from its rows.
+    """
+    if zarr.is_frozen:
+        return _list_frozen(session, zarr, prefix, after, limit)
     base = zarr.key_prefix
     found: list[ObjectInfo] = []
     start = base + after if after else ""
@@ -334,10 +354,29 @@ def list_files(
     return found[:limit], len(found) > limit
 
 
-def file_url(archive: Archive, zarr: Zarr, path: str, method: str = "GET") -> str:
+def _list_frozen(
+    session: Session, zarr: Zarr, prefix: str, after: str, limit: int
+) -> tuple[list[ObjectInfo], bool]:
+    query = select(ZarrFile).where(ZarrFile.zarr_id == zarr.id)
+    if prefix:
+        query = query.where(ZarrFile.path.startswith(prefix, autoescape=True))
+    if after:
+        query = query.where(ZarrFile.path > after)
+    rows = list(session.scalars(query.order_by(ZarrFile.path).limit(limit + 1)))
+    found = [
+        ObjectInfo(zarr.key_prefix + r.path, size=r.size, etag=r.md5, modified=r.modified)
+        for r in rows[:limit]
+    ]
+    return found, len(rows) > limit
+
+
+def file_url(archive: Archive, session: Session, zarr: Zarr, path: str, method: str = "GET") -> str:
     check_zarr_path(path)
+    key = zarr.key_prefix + path
+    if zarr.is_frozen:
+        key = zarr_freeze.frozen_object_key(session, zarr, path) or key
     return archive.store.presign_download(
-        zarr.key_prefix + path, archive.settings.download_url_expiry_seconds, method=method
+        key, archive.settings.download_url_expiry_seconds, method=method
     )
 
 

@@ -101,6 +101,10 @@ class BlobStore(Protocol):
         """Objects directly under ``prefix`` (ending in ``/``) and the sub-prefixes below it
         (S3's listing with delimiter ``/``)."""
 
+    def copy(self, source: str, target: str, *, if_etag: str) -> bool:
+        """Copy an object inside the bucket (no bytes through the archive) if its ETag is
+        ``if_etag``; False, and nothing copied, if it is not or is gone."""
+
     def delete_many(self, keys: Iterable[str]) -> None:
         """Remove objects (absent ones are no error)."""
 

@@ -199,6 +199,24 @@ class FolderStore:
             path.unlink()
         self._prune_empty_parents(path)
 
+    def copy(self, source: str, target: str, *, if_etag: str) -> bool:
+        # A hard link: writes always replace a key's file, so the link keeps these bytes.
+        tmp = self.staging / f".copy-{uuid.uuid4().hex}"
+        try:
+            os.link(self.path(source), tmp)
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        try:
+            if _get_etag(tmp) != if_etag:
+                return False
+            target_path = self.path(target)
+            target_path.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, target_path)
+            return True
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
     def delete_many(self, keys: Iterable[str]) -> None:
         for key in keys:
             self.delete(key)

@@ -190,6 +190,20 @@ class S3Store:
             prefixes.extend(p["Prefix"] for p in page.get("CommonPrefixes", []))
         return objects, prefixes
 
+    def copy(self, source: str, target: str, *, if_etag: str) -> bool:
+        try:
+            self.client.copy_object(
+                Bucket=self.bucket,
+                Key=target,
+                CopySource={"Bucket": self.bucket, "Key": source},
+                CopySourceIfMatch=f'"{if_etag}"',
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("PreconditionFailed", "412", "NoSuchKey", "404"):
+                return False
+            raise
+        return True
+
     def delete_many(self, keys: Iterable[str]) -> None:
         batch: list[str] = []
         for key in keys:

@@ -26,7 +26,7 @@ from ..db.models import (
     Zarr,
     ZarrStatus,
 )
-from ..services import dois, embargo, fixity, manifests, publish, zarrs
+from ..services import dois, embargo, fixity, manifests, publish, zarr_freeze, zarrs
 from ..services import metadata as md
 from ..services.assets import dandisets_of_asset
 
@@ -167,6 +167,12 @@ def ingest_zarr(archive: Archive, zarr_id: str) -> None:
 
 
 @job
+def preserve_zarr(archive: Archive, zarr_id: str) -> None:
+    """Copy a frozen Zarr's objects to their content keys and write its manifest."""
+    zarr_freeze.preserve(archive, uuid.UUID(zarr_id))
+
+
+@job
 def delete_zarr_objects(archive: Archive, zarr_id: str) -> None:
     """Remove a deleted Zarr's objects from the bucket."""
     zarrs.delete_objects(archive, zarr_id)
@@ -246,3 +252,7 @@ def sweep(archive: Archive, min_age_seconds: float = 0) -> None:
         ):
             archive.defer(session, "validate_asset", asset_id=str(asset_id))
         zarrs.requeue_stuck(archive, session, cutoff)
+        for zarr_id in session.scalars(
+            select(Zarr.id).where(Zarr.preserved.is_(False), Zarr.modified <= cutoff)
+        ):
+            archive.defer(session, "preserve_zarr", zarr_id=str(zarr_id))

@@ -1,5 +1,5 @@
-"""Zarr archives: zarrs, their per-file leaves and directory digests, pending changes;
-assets may show a Zarr instead of a blob.
+"""Zarr archives: zarrs (live and frozen), their per-file leaves and directory digests,
+pending changes, frozen contents; assets may show a Zarr instead of a blob.
 
 Revision ID: 0003
 Revises: 0002
@@ -29,12 +29,25 @@ def upgrade() -> None:
     sa.Column('size', sa.BigInteger(), nullable=False),
     sa.Column('ngff', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
     sa.Column('ingest_token', sa.String(length=32), nullable=True),
+    sa.Column('frozen_from', sa.Uuid(), nullable=True),
+    sa.Column('preserved', sa.Boolean(), nullable=False),
     sa.Column('created', dandi_archive.db.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('modified', dandi_archive.db.models.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("(checksum IS NULL) = (status <> 'Complete')", name='checksum_iff_complete'),
     sa.ForeignKeyConstraint(['dandiset_id'], ['dandisets.id'], ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('dandiset_id', 'name')
+    sa.ForeignKeyConstraint(['frozen_from'], ['zarrs.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('zarrs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_zarrs_frozen_from'), ['frozen_from'], unique=False)
+        batch_op.create_index('uq_zarrs_live_name', ['dandiset_id', 'name'], unique=True, sqlite_where=sa.text('frozen_from IS NULL'), postgresql_where=sa.text('frozen_from IS NULL'))
+
+    op.create_table('zarr_contents',
+    sa.Column('zarr_id', sa.Uuid(), nullable=False),
+    sa.Column('md5', sa.String(length=32), nullable=False),
+    sa.Column('size', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['zarr_id'], ['zarrs.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('zarr_id', 'md5')
     )
     op.create_table('zarr_changes',
     sa.Column('zarr_id', sa.Uuid(), nullable=False),
@@ -100,5 +113,10 @@ def downgrade() -> None:
 
     op.drop_table('zarr_directories')
     op.drop_table('zarr_changes')
+    op.drop_table('zarr_contents')
+    with op.batch_alter_table('zarrs', schema=None) as batch_op:
+        batch_op.drop_index('uq_zarrs_live_name', sqlite_where=sa.text('frozen_from IS NULL'), postgresql_where=sa.text('frozen_from IS NULL'))
+        batch_op.drop_index(batch_op.f('ix_zarrs_frozen_from'))
+
     op.drop_table('zarrs')
     # ### end Alembic commands ###
