@@ -455,3 +455,23 @@ def test_publishing_zarrs_is_refused_until_zarrs_can_be_frozen(api, owner, dandi
     assert r.status_code == 400
     assert "zarrs" in r.json()["detail"]
     assert api.get(f"/api/dandisets/{dandiset}/versions/").json()["count"] == 1
+
+
+def test_lifting_the_embargo_opens_the_zarr_objects(api, owner):
+    embargoed = api.create_dandiset(owner, name="Secret", embargo="true")
+    zarr_id = api.create_zarr(owner, embargoed)
+    uploaded(api, owner, zarr_id, {"a/b": b"secret"})
+    store, bucket = api.archive.store, api.archive.settings.s3_bucket
+    key = f"zarr/{zarr_id}/a/b"
+    if bucket:
+        tags = store.client.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]
+        assert tags == [{"Key": "embargoed", "Value": "true"}]
+    else:
+        assert api.get(store.public_url(key)).status_code == 403
+    assert api.post(f"/api/dandisets/{embargoed}/unembargo/", owner).status_code == 200
+    api.wait_for_jobs()
+    assert api.get(f"/api/zarr/{zarr_id}/").status_code == 200  # visible to all now
+    if bucket:
+        assert store.client.get_object_tagging(Bucket=bucket, Key=key)["TagSet"] == []
+    else:
+        assert api.get(store.public_url(key)).content == b"secret"

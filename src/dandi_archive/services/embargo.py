@@ -2,7 +2,8 @@
 
 The request moves it to UNEMBARGOING (no changes are accepted meanwhile); a job makes
 its blobs public (on S3 by removing their ``embargoed`` tag), opens the Dandiset and
-re-validates the draft, whose ``access`` metadata changes. A crash in between is
+re-validates the draft, whose ``access`` metadata changes. Zarr objects are made
+public the same way. A crash in between is
 resumed by the sweep.
 """
 
@@ -23,8 +24,10 @@ from ..db.models import (
     User,
     Version,
     VersionAsset,
+    Zarr,
 )
 from . import metadata as md
+from . import zarrs
 from .dandisets import draft_of, get_dandiset
 from .errors import BadRequest
 from .permissions import require_owner
@@ -56,8 +59,10 @@ def unembargo(archive: Archive, dandiset_id: int) -> None:
         if dandiset is None or dandiset.embargo_status != EmbargoStatus.UNEMBARGOING:
             return
         keys = list(session.scalars(select(AssetBlob.key).where(_blob_of_dandiset(dandiset_id))))
+        zarr_ids = list(session.scalars(select(Zarr.id).where(Zarr.dandiset_id == dandiset_id)))
     for key in keys:
         archive.store.make_public(key)
+    zarrs.make_public(archive, zarr_ids)
     with archive.db.session(write=True) as session:
         dandiset = session.get(Dandiset, dandiset_id, with_for_update=True)
         session.execute(

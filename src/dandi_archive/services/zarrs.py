@@ -114,6 +114,8 @@ def _get_writable_zarr(session: Session, user: User | None, zarr_id: str) -> tup
     zarr = get_zarr(session, user, zarr_id, lock=True)
     dandiset = _dandiset_of(session, zarr)
     require_owner(session, dandiset, user)
+    if dandiset.embargo_status == EmbargoStatus.UNEMBARGOING:
+        raise BadRequest("Dandiset modification not allowed during unembargo.")
     if zarr.is_frozen:
         raise BadRequest(
             f"Zarr {zarr.id} belongs to a published version and cannot change; "
@@ -606,6 +608,14 @@ def ngff_errors(asset: Asset) -> list[dict[str, str]]:
     if not zarr.ngff:
         return [{"field": "ngff", "message": "The Zarr has not been inspected yet."}]
     return list(zarr.ngff.get("errors") or [])
+
+
+def make_public(archive: Archive, zarr_ids: Iterable[uuid.UUID]) -> None:
+    """Lift the embargo tag from every object of these Zarrs (on S3; a no-op elsewhere)."""
+    with ThreadPoolExecutor(PROBE_THREADS) as pool:
+        for zarr_id in zarr_ids:
+            keys = (info.key for info in archive.store.list_keys(f"zarr/{zarr_id}/"))
+            list(pool.map(archive.store.make_public, keys))
 
 
 def delete_objects(archive: Archive, zarr_id: str) -> None:
