@@ -41,7 +41,7 @@ from dandi_archive.archive import build_archive
 from dandi_archive.config import Settings
 from dandi_archive.db.migrate import upgrade
 from dandi_archive.db.models import User, Zarr, ZarrDirectory, ZarrFile
-from dandi_archive.services import dandisets, users, zarr_tree, zarrs
+from dandi_archive.services import dandisets, users, zarr_ingest, zarr_tree, zarrs
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432"
 
@@ -100,7 +100,7 @@ def finalize_and_ingest(archive, user_id: int, zarr_id: str, results: dict, labe
     ):
         zarrs.finalize(archive, session, session.get(User, user_id), zarr_id)
     with timed(f"{label}: ingest (apply, re-hash)", results):
-        zarrs.ingest(archive, uuid.UUID(zarr_id))
+        zarr_ingest.ingest(archive, uuid.UUID(zarr_id))
     with archive.db.session() as session:
         return session.get(Zarr, uuid.UUID(zarr_id)).checksum
 

@@ -11,7 +11,7 @@ Life of a Zarr (statuses as on dandiarchive.org):
   a half-written tree.
 * **Ingesting** / **Complete** — the ``ingest_zarr`` job applies the recorded state to
   the per-file rows and re-hashes only the directories above the touched paths (see
-  :mod:`.zarr_tree`), then updates the assets that show the Zarr.
+  :mod:`.zarr_tree`, :mod:`.zarr_ingest`), then updates the assets that show the Zarr.
 
 Objects live at ``zarr/{zarr_id}/{path}`` in the bucket, so ``zarr`` + fsspec read a
 Zarr straight from it.
@@ -31,14 +31,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, delete, exists, func, or_, select, update
+from sqlalchemy import Select, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..db.models import (
     Asset,
-    AssetStatus,
     Dandiset,
     DandisetOwner,
     EmbargoStatus,
@@ -53,11 +52,10 @@ from ..db.models import (
 )
 from ..db.session import after_commit
 from ..storage.base import BlobStore, ObjectInfo
-from . import ngff, paths, zarr_freeze, zarr_tree
+from . import ngff, zarr_freeze, zarr_tree
 from .dandisets import get_dandiset, parse_identifier
 from .errors import BadRequest, Locked, NotFound
 from .permissions import is_owner, require_approved, require_owner
-from .versions import mark_changed
 
 if TYPE_CHECKING:
     from ..archive import Archive
@@ -72,8 +70,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Folders with at least this many touched paths are listed instead of HEAD-ed per key.
 LIST_THRESHOLD = 8
 PROBE_THREADS = 16
-# An ingest that has run this long is presumed lost (worker killed) and restarted.
-STALE_INGEST = timedelta(hours=1)
 
 
 def utcnow() -> datetime:
@@ -417,7 +413,7 @@ def _probe_folder(store: BlobStore, folder: str, keys: list[str]) -> dict[str, O
     return {k: listed.get(k) for k in keys}
 
 
-# -- finalize and ingest ------------------------------------------------------------------
+# -- finalize ---------------------------------------------------------------------------
 
 
 def finalize(archive: Archive, session: Session, user: User | None, zarr_id: str) -> None:
@@ -473,118 +469,6 @@ def _seen_row(zarr_id: uuid.UUID, path: str, info: ObjectInfo | None, now: datet
         "seen_md5": info.etag if info else None,
         "seen_modified": (info.modified or now) if info else None,
     }
-
-
-def ingest(archive: Archive, zarr_id: uuid.UUID) -> None:
-    """Uploaded -> Ingesting -> Complete: apply the finalized changes, re-hash, update
-    the assets that show this Zarr. Safe to run twice; only one run does the work."""
-    token = _start_ingest(archive, zarr_id)
-    if token is None:
-        return
-    with archive.db.session(write=True) as session:
-        zarr = session.get(Zarr, zarr_id, with_for_update=True)
-        if zarr is None or zarr.status != ZarrStatus.INGESTING or zarr.ingest_token != token:
-            return
-        changed = _apply_and_rehash(session, zarr)
-        if zarr.ngff is None or any(ngff.is_metadata_path(p) for p in changed):
-            zarr.ngff = ngff.inspect(archive.store, zarr.key_prefix)
-    _assets_changed(archive, zarr_id)
-
-
-def _start_ingest(archive: Archive, zarr_id: uuid.UUID) -> str | None:
-    with archive.db.session(write=True) as session:
-        zarr = session.get(Zarr, zarr_id, with_for_update=True)
-        if zarr is None or zarr.status != ZarrStatus.UPLOADED:
-            return None
-        zarr.status = ZarrStatus.INGESTING
-        zarr.ingest_token = uuid.uuid4().hex
-        zarr.modified = utcnow()
-        return zarr.ingest_token
-
-
-def _apply_and_rehash(session: Session, zarr: Zarr) -> list[str]:
-    rows = session.execute(
-        select(
-            ZarrChange.path, ZarrChange.seen_size, ZarrChange.seen_md5, ZarrChange.seen_modified
-        ).where(ZarrChange.zarr_id == zarr.id, ZarrChange.seen.is_(True))
-    ).all()
-    states = [zarr_tree.FileState(r.path, r.seen_size, r.seen_md5, r.seen_modified) for r in rows]
-    dirty = zarr_tree.apply_changes(session, zarr.id, states)
-    root = zarr_tree.rehash(session, zarr.id, dirty)
-    session.execute(
-        delete(ZarrChange).where(ZarrChange.zarr_id == zarr.id, ZarrChange.seen.is_(True))
-    )
-    delta = root.size - zarr.size
-    zarr.checksum = root.digest
-    zarr.file_count = root.count
-    zarr.size = root.size
-    zarr.status = ZarrStatus.COMPLETE
-    zarr.ingest_token = None
-    zarr.modified = utcnow()
-    if delta:
-        _adjust_draft_folders(session, zarr.id, delta)
-    log.info("zarr %s: %d changed paths, checksum %s", zarr.id, len(states), zarr.checksum)
-    return [s.path for s in states]
-
-
-def _adjust_draft_folders(session: Session, zarr_id: uuid.UUID, delta: int) -> None:
-    """Drafts count a Zarr asset with the Zarr's size; published versions keep theirs."""
-    links = session.execute(
-        select(VersionAsset.version_id, VersionAsset.path)
-        .join(Asset, Asset.id == VersionAsset.asset_id)
-        .join(Version, Version.id == VersionAsset.version_id)
-        .where(Asset.zarr_id == zarr_id, Version.version == "draft")
-    ).all()
-    for version_id, path in links:
-        paths.adjust_folder_sizes(session, version_id, path, delta)
-
-
-def _assets_changed(archive: Archive, zarr_id: uuid.UUID) -> None:
-    """The drafts showing this Zarr changed: validate them and its assets again."""
-    with archive.db.session(write=True) as session:
-        version_ids = sorted(
-            set(
-                session.scalars(
-                    select(VersionAsset.version_id)
-                    .join(Asset, Asset.id == VersionAsset.asset_id)
-                    .join(Version, Version.id == VersionAsset.version_id)
-                    .where(Asset.zarr_id == zarr_id, Version.version == "draft")
-                )
-            )
-        )
-        for version_id in version_ids:
-            version = session.get(Version, version_id, with_for_update=True)
-            if version is None or version.status == VersionStatus.PUBLISHING:
-                continue
-            mark_changed(version)
-            archive.defer(session, "validate_version", version_id=version_id)
-        asset_ids = list(
-            session.scalars(
-                select(Asset.id).where(Asset.zarr_id == zarr_id, Asset.published.is_(False))
-            )
-        )
-        session.execute(
-            update(Asset)
-            .where(Asset.id.in_(asset_ids))
-            .values(status=AssetStatus.PENDING, validation_errors=[])
-            .execution_options(synchronize_session=False)
-        )
-        for asset_id in asset_ids:
-            archive.defer(session, "validate_asset", asset_id=str(asset_id))
-
-
-def requeue_stuck(archive: Archive, session: Session, cutoff: datetime) -> None:
-    """For the sweep: re-queue ingests whose job was lost."""
-    stale = utcnow() - STALE_INGEST
-    for zarr in session.scalars(
-        select(Zarr).where(Zarr.status == ZarrStatus.INGESTING, Zarr.modified <= stale)
-    ):
-        zarr.status = ZarrStatus.UPLOADED
-        zarr.ingest_token = None
-    for zarr_id in session.scalars(
-        select(Zarr.id).where(Zarr.status == ZarrStatus.UPLOADED, Zarr.modified <= cutoff)
-    ):
-        archive.defer(session, "ingest_zarr", zarr_id=str(zarr_id))
 
 
 def refuse_publishing_zarrs(session: Session, draft: Version) -> None:

@@ -26,7 +26,7 @@ from ..db.models import (
     Zarr,
     ZarrStatus,
 )
-from ..services import dois, embargo, fixity, manifests, publish, zarr_freeze, zarrs
+from ..services import dois, embargo, fixity, manifests, publish, zarr_freeze, zarr_ingest, zarrs
 from ..services import metadata as md
 from ..services.assets import dandisets_of_asset
 
@@ -163,7 +163,7 @@ def check_fixity(archive: Archive) -> None:
 @job
 def ingest_zarr(archive: Archive, zarr_id: str) -> None:
     """Apply a finalized Zarr's changes and update its checksum (see services.zarrs)."""
-    zarrs.ingest(archive, uuid.UUID(zarr_id))
+    zarr_ingest.ingest(archive, uuid.UUID(zarr_id))
 
 
 @job
@@ -251,7 +251,7 @@ def sweep(archive: Archive, min_age_seconds: float = 0) -> None:
             )
         ):
             archive.defer(session, "validate_asset", asset_id=str(asset_id))
-        zarrs.requeue_stuck(archive, session, cutoff)
+        zarr_ingest.requeue_stuck(archive, session, cutoff)
         for zarr_id in session.scalars(
             select(Zarr.id).where(Zarr.preserved.is_(False), Zarr.modified <= cutoff)
         ):

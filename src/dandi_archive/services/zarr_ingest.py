@@ -1,0 +1,155 @@
+"""Ingesting a finalized Zarr: Uploaded -> Ingesting -> Complete.
+
+The job applies what finalize recorded for each touched path to the per-file rows,
+re-hashes only the directories above them (:mod:`.zarr_tree`), inspects the OME-NGFF
+metadata if a metadata document changed, then adjusts the drafts that show the Zarr:
+their folder totals, and validation of the drafts and the Zarr's assets. It reads
+nothing from storage but those metadata documents.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from ..db.models import (
+    Asset,
+    AssetStatus,
+    Version,
+    VersionAsset,
+    VersionStatus,
+    Zarr,
+    ZarrChange,
+    ZarrStatus,
+)
+from . import ngff, paths, zarr_tree
+from .versions import mark_changed
+
+if TYPE_CHECKING:
+    from ..archive import Archive
+
+log = logging.getLogger(__name__)
+
+# An ingest that has run this long is presumed lost (worker killed) and restarted.
+STALE_INGEST = timedelta(hours=1)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def ingest(archive: Archive, zarr_id: uuid.UUID) -> None:
+    """Uploaded -> Ingesting -> Complete: apply the finalized changes, re-hash, update
+    the assets that show this Zarr. Safe to run twice; only one run does the work."""
+    token = _start_ingest(archive, zarr_id)
+    if token is None:
+        return
+    with archive.db.session(write=True) as session:
+        zarr = session.get(Zarr, zarr_id, with_for_update=True)
+        if zarr is None or zarr.status != ZarrStatus.INGESTING or zarr.ingest_token != token:
+            return
+        changed = _apply_and_rehash(session, zarr)
+        if zarr.ngff is None or any(ngff.is_metadata_path(p) for p in changed):
+            zarr.ngff = ngff.inspect(archive.store, zarr.key_prefix)
+    _assets_changed(archive, zarr_id)
+
+
+def _start_ingest(archive: Archive, zarr_id: uuid.UUID) -> str | None:
+    with archive.db.session(write=True) as session:
+        zarr = session.get(Zarr, zarr_id, with_for_update=True)
+        if zarr is None or zarr.status != ZarrStatus.UPLOADED:
+            return None
+        zarr.status = ZarrStatus.INGESTING
+        zarr.ingest_token = uuid.uuid4().hex
+        zarr.modified = utcnow()
+        return zarr.ingest_token
+
+
+def _apply_and_rehash(session: Session, zarr: Zarr) -> list[str]:
+    rows = session.execute(
+        select(
+            ZarrChange.path, ZarrChange.seen_size, ZarrChange.seen_md5, ZarrChange.seen_modified
+        ).where(ZarrChange.zarr_id == zarr.id, ZarrChange.seen.is_(True))
+    ).all()
+    states = [zarr_tree.FileState(r.path, r.seen_size, r.seen_md5, r.seen_modified) for r in rows]
+    dirty = zarr_tree.apply_changes(session, zarr.id, states)
+    root = zarr_tree.rehash(session, zarr.id, dirty)
+    session.execute(
+        delete(ZarrChange).where(ZarrChange.zarr_id == zarr.id, ZarrChange.seen.is_(True))
+    )
+    delta = root.size - zarr.size
+    zarr.checksum = root.digest
+    zarr.file_count = root.count
+    zarr.size = root.size
+    zarr.status = ZarrStatus.COMPLETE
+    zarr.ingest_token = None
+    zarr.modified = utcnow()
+    if delta:
+        _adjust_draft_folders(session, zarr.id, delta)
+    log.info("zarr %s: %d changed paths, checksum %s", zarr.id, len(states), zarr.checksum)
+    return [s.path for s in states]
+
+
+def _adjust_draft_folders(session: Session, zarr_id: uuid.UUID, delta: int) -> None:
+    """Drafts count a Zarr asset with the Zarr's size; published versions keep theirs."""
+    links = session.execute(
+        select(VersionAsset.version_id, VersionAsset.path)
+        .join(Asset, Asset.id == VersionAsset.asset_id)
+        .join(Version, Version.id == VersionAsset.version_id)
+        .where(Asset.zarr_id == zarr_id, Version.version == "draft")
+    ).all()
+    for version_id, path in links:
+        paths.adjust_folder_sizes(session, version_id, path, delta)
+
+
+def _assets_changed(archive: Archive, zarr_id: uuid.UUID) -> None:
+    """The drafts showing this Zarr changed: validate them and its assets again."""
+    with archive.db.session(write=True) as session:
+        version_ids = sorted(
+            set(
+                session.scalars(
+                    select(VersionAsset.version_id)
+                    .join(Asset, Asset.id == VersionAsset.asset_id)
+                    .join(Version, Version.id == VersionAsset.version_id)
+                    .where(Asset.zarr_id == zarr_id, Version.version == "draft")
+                )
+            )
+        )
+        for version_id in version_ids:
+            version = session.get(Version, version_id, with_for_update=True)
+            if version is None or version.status == VersionStatus.PUBLISHING:
+                continue
+            mark_changed(version)
+            archive.defer(session, "validate_version", version_id=version_id)
+        asset_ids = list(
+            session.scalars(
+                select(Asset.id).where(Asset.zarr_id == zarr_id, Asset.published.is_(False))
+            )
+        )
+        session.execute(
+            update(Asset)
+            .where(Asset.id.in_(asset_ids))
+            .values(status=AssetStatus.PENDING, validation_errors=[])
+            .execution_options(synchronize_session=False)
+        )
+        for asset_id in asset_ids:
+            archive.defer(session, "validate_asset", asset_id=str(asset_id))
+
+
+def requeue_stuck(archive: Archive, session: Session, cutoff: datetime) -> None:
+    """For the sweep: re-queue ingests whose job was lost."""
+    stale = utcnow() - STALE_INGEST
+    for zarr in session.scalars(
+        select(Zarr).where(Zarr.status == ZarrStatus.INGESTING, Zarr.modified <= stale)
+    ):
+        zarr.status = ZarrStatus.UPLOADED
+        zarr.ingest_token = None
+    for zarr_id in session.scalars(
+        select(Zarr.id).where(Zarr.status == ZarrStatus.UPLOADED, Zarr.modified <= cutoff)
+    ):
+        archive.defer(session, "ingest_zarr", zarr_id=str(zarr_id))
