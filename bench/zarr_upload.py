@@ -1,42 +1,34 @@
 """Upload a Zarr of many chunks through the real ``dandi`` client; compare with ``cp -r``.
 
-Starts ``dandi-archive serve`` on a free loopback port (embedded default: SQLite and
-the folder store, in a work directory on the same disk as the source tree), writes a
-Zarr with ``--chunks`` chunks of ``--chunk-bytes`` random bytes, copies it with
-``cp -r`` on that disk, then times ``dandi upload`` (digesting, upload URLs, PUTs,
-finalize and waiting for the checksum). Prints objects/s, MB/s and the ratio.
+Starts ``dandi-archive serve`` (embedded default: SQLite and the folder store, in a work
+directory on the same disk as the source tree, as ``bench/upload.py`` does), writes a
+Zarr with ``--chunks`` chunks of ``--chunk-bytes`` random bytes, then times ``cp -r`` of
+the tree on that disk and ``dandi upload`` of it (client digests, upload URLs, PUTs
+with Content-MD5, finalize and waiting for the checksum), each after the same settle
+time. Prints objects/s, MB/s and the ratio.
 
-    python bench/zarr_upload.py [--chunks 10000] [--chunk-bytes 65536] [--workdir DIR]
+    python bench/zarr_upload.py [--chunks 10000] [--chunk-bytes 65536] [--jobs 5]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
-import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
 import numpy as np
 import zarr
-
-BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from _common import http_json, tree_cpu_seconds, venv_tool
+from upload import open_target, settle, sync
 
 
 def write_zarr(path: Path, chunks: int, chunk_bytes: int) -> None:
-    """One uint8 array whose chunks are each ``chunk_bytes`` of incompressible data."""
+    """One uint8 array whose chunks each hold ``chunk_bytes`` of incompressible data."""
     side = int(math.sqrt(chunk_bytes))
     rows = int(math.sqrt(chunks))
     cols = math.ceil(chunks / rows)
@@ -58,108 +50,67 @@ def tree_size(path: Path) -> tuple[int, int]:
     return len(files), sum(p.stat().st_size for p in files)
 
 
-def cli(env: dict[str, str], *args: str) -> str:
-    out = subprocess.run([str(BIN / "dandi-archive"), *args], env=env, capture_output=True)
-    out.check_returncode()
-    return out.stdout.decode().strip()
+def timed_cp(source: Path, target: Path, settle_seconds: float) -> float:
+    settle(settle_seconds)
+    start = time.perf_counter()
+    subprocess.run(["cp", "-r", str(source), str(target)], check=True)
+    sync()
+    seconds = time.perf_counter() - start
+    shutil.rmtree(target)
+    return seconds
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chunks", type=int, default=10_000)
     parser.add_argument("--chunk-bytes", type=int, default=65_536)
-    parser.add_argument("--workdir", type=Path, default=None, help="default: a temp dir")
     parser.add_argument("--jobs", default="5", help="dandi upload -J (default 5)")
+    parser.add_argument("--settle", type=float, default=5.0, help="seconds before each step")
+    parser.add_argument("--workdir", type=Path, default=None, help="default: a temp dir")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="zarr-bench-", dir=args.workdir))
-    port = free_port()
-    env = {
-        **os.environ,
-        "DANDI_ARCHIVE_DATA_DIR": str(work / "archive-data"),
-        "DANDI_ARCHIVE_HOST": "127.0.0.1",
-        "DANDI_ARCHIVE_PORT": str(port),
-    }
-    url = f"http://127.0.0.1:{port}"
-    log = open(work / "server.log", "w")  # noqa: SIM115 - closed at the end
-    server = None
-    try:
-        cli(env, "migrate")
-        cli(env, "user", "create", "bench@example.org", "--name", "Bench Mark")
-        key = cli(env, "user", "api-key", "bench@example.org")
-        server = subprocess.Popen(
-            [str(BIN / "dandi-archive"), "serve"], env=env, stdout=log, stderr=log
-        )
-        for _ in range(200):
-            try:
-                httpx.get(f"{url}/api/info/")
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        r = httpx.post(
-            f"{url}/api/dandisets/",
-            headers={"Authorization": f"token {key}"},
-            json={
-                "name": "Bench",
-                "metadata": {"description": "bench", "license": ["spdx:CC0-1.0"]},
-            },
-        )
-        identifier = r.json()["identifier"]
-        local = work / "local"
-        local.mkdir()
-        (local / "dandiset.yaml").write_text(f"identifier: '{identifier}'\n")
-        write_zarr(local / "bench.zarr", args.chunks, args.chunk_bytes)
-        files, size = tree_size(local / "bench.zarr")
+    with contextlib.ExitStack() as stack:
+        if args.workdir is None:
+            stack.callback(shutil.rmtree, work, ignore_errors=True)
+        target = open_target(work, stack)
+        source = target.dandiset_dir / "bench.zarr"
+        write_zarr(source, args.chunks, args.chunk_bytes)
+        files, size = tree_size(source)
         print(f"Zarr: {files} objects, {size / 1e6:.1f} MB, work dir {work}")
 
-        subprocess.run(["sync"], check=True)
-        start = time.perf_counter()
-        subprocess.run(["cp", "-r", str(local / "bench.zarr"), str(work / "copy.zarr")], check=True)
-        subprocess.run(["sync"], check=True)
-        cp_seconds = time.perf_counter() - start
-
-        client_env = {
-            **os.environ,
-            "DANDI_NO_ET": "1",
-            "DANDI_CACHE": "ignore",
-            f"127.0.0.1:{port}_API_KEY": key,
-        }
+        cp_seconds = timed_cp(source, work / "copy.zarr", args.settle)
+        settle(args.settle)
+        server_cpu = tree_cpu_seconds(target.server.pid)
         start = time.perf_counter()
         upload = subprocess.run(
-            [str(BIN / "dandi"), "-l", "DEBUG", "upload", "-i", url, "-J", args.jobs],
-            cwd=local,
-            env=client_env,
+            [venv_tool("dandi"), "upload", "-i", target.server.url, "-J", args.jobs],
+            cwd=target.dandiset_dir,
+            env=target.client_env,
             capture_output=True,
             text=True,
         )
         upload_seconds = time.perf_counter() - start
-        (work / "dandi-upload.log").write_text(upload.stdout + upload.stderr)
+        server_cpu = tree_cpu_seconds(target.server.pid) - server_cpu
         if upload.returncode != 0:
             raise SystemExit(upload.stdout + upload.stderr)
-        zarr_row = httpx.get(
-            f"{url}/api/zarr/", params={"dandiset": identifier, "name": "bench.zarr"}
-        ).json()["results"][0]
+        found = http_json(
+            "GET",
+            f"{target.server.url}/api/zarr/?dandiset={target.identifier}&name=bench.zarr",
+        )
+        zarr_row = found["results"][0]
         assert zarr_row["status"] == "Complete" and zarr_row["file_count"] == files
 
-        print(
-            f"cp -r:        {cp_seconds:8.2f} s  {files / cp_seconds:9.0f} objects/s "
-            f"{size / 1e6 / cp_seconds:8.1f} MB/s"
-        )
-        print(
-            f"dandi upload: {upload_seconds:8.2f} s  {files / upload_seconds:9.0f} objects/s "
-            f"{size / 1e6 / upload_seconds:8.1f} MB/s"
-        )
+        for label, seconds in (("cp -r + sync", cp_seconds), ("dandi upload", upload_seconds)):
+            print(
+                f"{label:<14} {seconds:8.2f} s {files / seconds:9.0f} objects/s "
+                f"{size / 1e6 / seconds:8.1f} MB/s"
+            )
+        print(f"server CPU during the upload: {server_cpu:.1f} s")
         print(
             f"upload takes {upload_seconds / cp_seconds:.1f}x as long as cp -r "
-            f"(includes client digests, finalize and the checksum: {zarr_row['checksum']})"
+            f"(checksum {zarr_row['checksum']})"
         )
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(30)
-        log.close()
-        if args.workdir is None:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
