@@ -11,7 +11,19 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 
-from .api import admin, assets, bucket, dandisets, errors, info, uploads, users, versions, zarr
+from .api import (
+    admin,
+    assets,
+    bucket,
+    dandisets,
+    errors,
+    info,
+    search,
+    uploads,
+    users,
+    versions,
+    zarr,
+)
 from .archive import Archive, build_archive
 from .config import Settings
 from .storage.folder import FolderStore
@@ -60,7 +72,7 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
         allow_headers=["*"],
         expose_headers=["Location", "ETag", "Content-Range"],
     )
-    for module in (info, users, dandisets, versions, uploads, admin, zarr):
+    for module in (info, users, dandisets, versions, uploads, admin, zarr, search):
         app.include_router(module.router)
     app.include_router(assets.router)
     app.include_router(assets.by_id)

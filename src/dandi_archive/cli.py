@@ -35,6 +35,20 @@ def migrate_database(settings: Settings) -> None:
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.sqlalchemy_url)
+    ensure_search_index(settings)
+
+
+def ensure_search_index(settings: Settings) -> None:
+    """Index Dandisets that predate the search index (after an upgrade)."""
+    from .db.session import Database
+    from .services.search_index import ensure_built
+
+    db = Database(settings.sqlalchemy_url)
+    try:
+        with db.session(write=True) as session:
+            ensure_built(session)
+    finally:
+        db.dispose()
 
 
 @click.group()

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, defer
 from ..db.models import Asset, AssetBlob, Dandiset, Folder, User, Version, VersionAsset, Zarr
 from ..db.text import like_escape
 from . import metadata as md
-from . import paths
+from . import paths, search_index
 from .errors import BadRequest, Conflict, NotFound
 from .permissions import is_owner, require_readable
 from .versions import get_writable_draft, mark_changed
@@ -172,6 +172,7 @@ def _insert(
         )
     )
     paths.add_to_folders(session, version.id, path, content.size)
+    search_index.index_asset(session, version, asset)
     try:
         session.flush()
     except IntegrityError:
@@ -191,6 +192,7 @@ def _detach(session: Session, version: Version, asset: Asset) -> None:
         session.get(Zarr, asset.zarr_id, with_for_update=True)  # its size must hold still
     session.delete(link)
     paths.remove_from_folders(session, version.id, link.path, asset.size)
+    search_index.unindex_asset(session, version, asset)
     session.flush()
     if (
         not asset.published

@@ -24,7 +24,7 @@ from ..db.models import (
     Zarr,
 )
 from ..db.text import like_escape
-from . import dois, paths
+from . import dois, paths, search_index
 from . import metadata as md
 from .errors import BadRequest, Conflict, NotAuthenticated, NotFound, PermissionDenied
 from .permissions import require_approved, require_owner, require_readable
@@ -102,6 +102,7 @@ def create_dandiset(
     session.flush()
     paths.create_root(session, draft.id)
     dois.mint_for_dandiset(archive, session, dandiset)
+    search_index.index_dandiset(session, draft)
     archive.defer(session, "validate_version", version_id=draft.id)
     return dandiset
 

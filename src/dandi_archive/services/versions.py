@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..db.models import Asset, AssetStatus, Dandiset, User, Version, VersionAsset, VersionStatus
 from . import metadata as md
+from . import search_index
 from .dandisets import get_dandiset
 from .errors import BadRequest, MethodNotAllowed, NotFound
 from .permissions import require_owner, require_readable
@@ -93,6 +94,7 @@ def update_draft_metadata(
     new["assetsSummary"] = draft.metadata_.get("assetsSummary")
     draft.metadata_ = md.populate_version_metadata(archive, dandiset, draft, new)
     mark_changed(draft)
+    search_index.index_dandiset(session, draft)
     dandiset.modified = draft.modified
     archive.defer(session, "validate_version", version_id=draft.id)
     return draft

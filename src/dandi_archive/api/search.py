@@ -1,0 +1,109 @@
+"""``/api/search/``: faceted full-text search over Dandisets and their files."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from ..services import search as service
+from .deps import SessionDep, UserDep
+
+router = APIRouter(prefix="/api", tags=["search"])
+
+
+class FileHitOut(BaseModel):
+    asset_id: str
+    path: str
+
+
+class DandisetHitOut(BaseModel):
+    identifier: str
+    name: str
+    description: str
+    version: str
+    embargo_status: str
+    modified: datetime
+    asset_count: int
+    size: int
+    score: float
+    species: list[str]
+    license: list[str]
+    matching_files: list[FileHitOut]
+    more_matching_files: bool
+
+
+class FacetValue(BaseModel):
+    value: str
+    count: int
+
+
+class SearchOut(BaseModel):
+    count: int
+    page: int
+    page_size: int
+    results: list[DandisetHitOut]
+    facets: dict[str, list[FacetValue]]
+
+
+@router.get("/search/", response_model=SearchOut, summary="Search Dandisets and their files")
+def search(
+    session: SessionDep,
+    user: UserDep,
+    q: str = Query("", description="Words; each must start a word of the metadata or a file"),
+    species: list[str] = Query([], description="Species names (any of them)"),
+    approach: list[str] = Query([], description="Approaches (any of them)"),
+    technique: list[str] = Query([], description="Measurement techniques (any of them)"),
+    standard: list[str] = Query([], description="Data standards (any of them)"),
+    license: list[str] = Query([], description="Licenses, e.g. CC-BY-4.0"),
+    embargo: list[str] = Query([], description="OPEN, EMBARGOED or UNEMBARGOING"),
+    sort: str = Query("relevance", description="relevance, name, modified or size"),
+    page: int = Query(1, ge=1),
+    page_size: int = Query(20, ge=1, le=service.MAX_PAGE_SIZE),
+    files: int = Query(3, ge=0, le=20, description="Matching files listed per Dandiset"),
+) -> SearchOut:
+    filters = {
+        "species": species,
+        "approach": approach,
+        "technique": technique,
+        "standard": standard,
+        "license": license,
+        "embargo": embargo,
+    }
+    query = service.SearchQuery(
+        text=q,
+        filters={k: v for k, v in filters.items() if v},
+        sort=sort,
+        page=page,
+        page_size=page_size,
+        files_per_dandiset=files,
+    )
+    result = service.search(session, user, query)
+    return SearchOut(
+        count=result.count,
+        page=page,
+        page_size=page_size,
+        results=[
+            DandisetHitOut(
+                identifier=h.identifier,
+                name=h.name,
+                description=h.description,
+                version=h.version,
+                embargo_status=h.embargo_status,
+                modified=h.modified,
+                asset_count=h.file_count,
+                size=h.size,
+                score=h.rank,
+                species=h.species,
+                license=h.license,
+                matching_files=[FileHitOut(asset_id=f.asset_id, path=f.path) for f in h.files],
+                more_matching_files=h.more_files,
+            )
+            for h in result.hits
+        ],
+        facets={
+            k: [FacetValue(value=v, count=n) for v, n in values]
+            for k, values in result.facets.items()
+        },
+    )

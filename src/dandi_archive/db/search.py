@@ -1,0 +1,65 @@
+"""Tables of the search index (kept up to date by ``services.search_index``).
+
+* ``search_dandisets``: one row per Dandiset with the words of its draft's metadata in
+  three weighted columns (title; keywords and facet values; everything else).
+* ``search_assets``: one row per file of a draft: its path and NWB types as words.
+* ``search_facets``: per Dandiset, each facet value (species, approach, ...) with the
+  number of its files that carry it; values from the metadata itself are flagged.
+
+The words are produced in Python (lower case, split at anything not a letter or digit)
+so both engines index the same tokens. PostgreSQL adds a generated ``tsvector`` column
+with a GIN index to the first two tables; SQLite adds FTS5 tables kept in step by
+triggers. Both are created by migration 0002, not here, as they differ per engine.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .models import Base, PathString
+
+# SQLite only gives a 64-bit auto-increment rowid to INTEGER PRIMARY KEY columns.
+RowId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class SearchDandiset(Base):
+    __tablename__ = "search_dandisets"
+
+    dandiset_id: Mapped[int] = mapped_column(
+        ForeignKey("dandisets.id", ondelete="CASCADE"), primary_key=True
+    )
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(Text, default="")
+    name_words: Mapped[str] = mapped_column(Text, default="")
+    keyword_words: Mapped[str] = mapped_column(Text, default="")
+    body_words: Mapped[str] = mapped_column(Text, default="")
+
+
+class SearchAsset(Base):
+    __tablename__ = "search_assets"
+    __table_args__ = (
+        Index("ix_search_assets_dandiset_path", "dandiset_id", "path"),
+        Index("ix_search_assets_asset", "asset_id"),
+    )
+
+    id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
+    dandiset_id: Mapped[int] = mapped_column(ForeignKey("dandisets.id", ondelete="CASCADE"))
+    asset_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    path: Mapped[str] = mapped_column(PathString)
+    words: Mapped[str] = mapped_column(Text, default="")
+
+
+class SearchFacet(Base):
+    __tablename__ = "search_facets"
+    __table_args__ = (Index("ix_search_facets_value", "facet", "value", "dandiset_id"),)
+
+    dandiset_id: Mapped[int] = mapped_column(
+        ForeignKey("dandisets.id", ondelete="CASCADE"), primary_key=True
+    )
+    facet: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255), primary_key=True)
+    files: Mapped[int] = mapped_column(BigInteger, default=0)
+    in_metadata: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,0 +1,347 @@
+"""Faceted full-text search over Dandisets and their files.
+
+Words of a query must all occur (as word prefixes) in a Dandiset's metadata, or all in
+one of its files (path, NWB types, species). PostgreSQL answers from ``tsvector``
+columns with GIN indexes, SQLite from FTS5 tables; both index the same words
+(``search_index.words``). Facets are counted "disjunctively": the counts of one facet
+ignore that facet's own selection, so a person can widen a choice as well as narrow it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Float,
+    Integer,
+    Select,
+    Subquery,
+    and_,
+    exists,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+    union_all,
+)
+from sqlalchemy.orm import Session
+
+from ..db.models import Dandiset, Folder, User, Version
+from ..db.search import SearchAsset, SearchDandiset, SearchFacet
+from . import dandisets as dandiset_service
+from .errors import BadRequest
+from .paths import version_totals
+from .search_index import FACETS, words
+
+ALL_FACETS = (*FACETS, "embargo")
+SORTS = ("relevance", "name", "modified", "size")
+MAX_TERMS = 16
+MAX_FACET_VALUES = 30
+MAX_PAGE_SIZE = 100
+
+
+@dataclass
+class SearchQuery:
+    text: str = ""
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    sort: str = "relevance"
+    page: int = 1
+    page_size: int = 20
+    files_per_dandiset: int = 3
+
+    def terms(self) -> list[str]:
+        return words(self.text).split()[:MAX_TERMS]
+
+
+@dataclass
+class FileHit:
+    asset_id: str
+    path: str
+
+
+@dataclass
+class DandisetHit:
+    identifier: str
+    name: str
+    description: str
+    version: str
+    embargo_status: str
+    modified: datetime
+    file_count: int
+    size: int
+    rank: float
+    species: list[str]
+    license: list[str]
+    files: list[FileHit]
+    more_files: bool
+
+
+@dataclass
+class SearchResult:
+    count: int
+    hits: list[DandisetHit]
+    facets: dict[str, list[tuple[str, int]]]
+    query: SearchQuery
+
+
+# -- engines --------------------------------------------------------------------------
+
+
+class _Postgres:
+    """``tsvector @@ tsquery`` on GIN-indexed generated columns."""
+
+    def __init__(self, terms: list[str]) -> None:
+        # Terms are letter/digit runs only, so they cannot break the tsquery syntax.
+        self.tsquery = func.to_tsquery(
+            literal_column("'simple'::regconfig"), " & ".join(f"{t}:*" for t in terms)
+        )
+
+    def metadata_hits(self) -> Select:
+        tsv = literal_column("search_dandisets.tsv")
+        return select(
+            SearchDandiset.dandiset_id.label("dandiset_id"),
+            func.ts_rank(tsv, self.tsquery).label("rank"),
+        ).where(tsv.op("@@")(self.tsquery))
+
+    def file_hits(self) -> Select:
+        tsv = literal_column("search_assets.tsv")
+        return select(SearchAsset.dandiset_id.label("dandiset_id")).where(
+            tsv.op("@@")(self.tsquery)
+        )
+
+    def files_of(self, dandiset_id: int, limit: int) -> Select:
+        tsv = literal_column("search_assets.tsv")
+        return (
+            select(SearchAsset.asset_id, SearchAsset.path)
+            .where(SearchAsset.dandiset_id == dandiset_id, tsv.op("@@")(self.tsquery))
+            .order_by(SearchAsset.path)
+            .limit(limit)
+        )
+
+
+class _SQLite:
+    """FTS5 ``MATCH`` with bm25 column weights (title 10, keywords 4, rest 1)."""
+
+    def __init__(self, terms: list[str]) -> None:
+        self.match = " AND ".join(f'"{t}"*' for t in terms)
+
+    def metadata_hits(self) -> Select:
+        fts = (
+            text(
+                "SELECT rowid AS dandiset_id, "
+                "-bm25(search_dandisets_fts, 10.0, 4.0, 1.0) AS rank "
+                "FROM search_dandisets_fts WHERE search_dandisets_fts MATCH :match"
+            )
+            .bindparams(match=self.match)
+            .columns(dandiset_id=Integer, rank=Float)
+            .subquery("fts")
+        )
+        return select(fts.c.dandiset_id, fts.c.rank)
+
+    def _matching_files(self) -> Subquery:
+        return (
+            text("SELECT rowid AS id FROM search_assets_fts WHERE search_assets_fts MATCH :amatch")
+            .bindparams(amatch=self.match)
+            .columns(id=Integer)
+            .subquery("afts")
+        )
+
+    def file_hits(self) -> Select:
+        fts = self._matching_files()
+        return select(SearchAsset.dandiset_id.label("dandiset_id")).join(
+            fts, fts.c.id == SearchAsset.id
+        )
+
+    def files_of(self, dandiset_id: int, limit: int) -> Select:
+        fts = self._matching_files()
+        return (
+            select(SearchAsset.asset_id, SearchAsset.path)
+            .join(fts, fts.c.id == SearchAsset.id)
+            .where(SearchAsset.dandiset_id == dandiset_id)
+            .order_by(SearchAsset.path)
+            .limit(limit)
+        )
+
+
+def _engine(session: Session, terms: list[str]) -> _Postgres | _SQLite:
+    if session.get_bind().dialect.name == "postgresql":
+        return _Postgres(terms)
+    return _SQLite(terms)
+
+
+# -- the query --------------------------------------------------------------------------
+
+
+def check_query(query: SearchQuery) -> None:
+    if query.sort not in SORTS:
+        raise BadRequest(f"Unknown sort {query.sort!r}; use one of {', '.join(SORTS)}.")
+    unknown = set(query.filters) - set(ALL_FACETS)
+    if unknown:
+        raise BadRequest(
+            f"Unknown facet {sorted(unknown)[0]!r}; use one of {', '.join(ALL_FACETS)}."
+        )
+    if query.page < 1 or not 1 <= query.page_size <= MAX_PAGE_SIZE:
+        raise BadRequest(f"page must be >= 1 and page_size between 1 and {MAX_PAGE_SIZE}.")
+
+
+def _visible(session: Session, user: User | None) -> Select:
+    """Dandisets the caller may see, by the same rule as the Dandiset listing."""
+    listing = dandiset_service.DandisetQuery(user=user, embargoed=user is not None)
+    return dandiset_service.query_dandisets(session, listing).order_by(None)
+
+
+def _facet_condition(facet: str, values: list[str]) -> Any:
+    if facet == "embargo":
+        return Dandiset.embargo_status.in_([v.upper() for v in values])
+    return exists().where(
+        SearchFacet.dandiset_id == Dandiset.id,
+        SearchFacet.facet == facet,
+        SearchFacet.value.in_(values),
+    )
+
+
+def _matches(session: Session, terms: list[str]) -> Subquery | None:
+    """(dandiset_id, rank) of Dandisets matching the words, or None for "all"."""
+    if not terms:
+        return None
+    engine = _engine(session, terms)
+    meta = engine.metadata_hits().subquery("meta")
+    files = engine.file_hits().subquery("files")
+    both = union_all(
+        select(meta.c.dandiset_id, meta.c.rank),
+        select(files.c.dandiset_id, literal(0.0).label("rank")),
+    ).subquery("hits")
+    return (
+        select(both.c.dandiset_id, func.max(both.c.rank).label("rank"))
+        .group_by(both.c.dandiset_id)
+        .subquery("matches")
+    )
+
+
+def _filtered(
+    base: Select, matches: Subquery | None, filters: dict[str, list[str]], skip: str | None = None
+) -> Select:
+    stmt = base.join(SearchDandiset, SearchDandiset.dandiset_id == Dandiset.id)
+    if matches is not None:
+        stmt = stmt.join(matches, matches.c.dandiset_id == Dandiset.id)
+    conditions = [_facet_condition(f, v) for f, v in filters.items() if v and f != skip]
+    return stmt.where(and_(*conditions)) if conditions else stmt
+
+
+def _facet_counts(
+    session: Session, base: Select, matches: Subquery | None, filters: dict[str, list[str]]
+) -> dict[str, list[tuple[str, int]]]:
+    counts: dict[str, list[tuple[str, int]]] = {}
+    for facet in ALL_FACETS:
+        # correlate(None): the ids are a subquery of their own, not tied to the outer FROM.
+        ids = (
+            _filtered(base, matches, filters, skip=facet)
+            .with_only_columns(Dandiset.id)
+            .correlate(None)
+        )
+        if facet == "embargo":
+            key: Any = Dandiset.embargo_status
+            stmt = select(key, func.count()).where(Dandiset.id.in_(ids)).group_by(key)
+        else:
+            key = SearchFacet.value
+            stmt = (
+                select(key, func.count())
+                .where(SearchFacet.facet == facet, SearchFacet.dandiset_id.in_(ids))
+                .group_by(key)
+            )
+        rows = session.execute(stmt.order_by(func.count().desc(), key).limit(MAX_FACET_VALUES))
+        counts[facet] = [(str(getattr(v, "value", v)), n) for v, n in rows]
+    return counts
+
+
+def _order(stmt: Select, sort: str, matches: Subquery | None) -> Select:
+    if sort == "relevance" and matches is not None:
+        return stmt.order_by(matches.c.rank.desc(), Dandiset.modified.desc(), Dandiset.id)
+    if sort == "name":
+        return stmt.order_by(func.lower(SearchDandiset.title), Dandiset.id)
+    if sort == "size":
+        size = (
+            select(Folder.total_size)
+            .where(Folder.version_id == SearchDandiset.version_id, Folder.path == "")
+            .scalar_subquery()
+        )
+        return stmt.order_by(size.desc(), Dandiset.id)
+    return stmt.order_by(Dandiset.modified.desc(), Dandiset.id.desc())
+
+
+def search(session: Session, user: User | None, query: SearchQuery) -> SearchResult:
+    check_query(query)
+    filters = {f: [v for v in vs if v] for f, vs in query.filters.items() if vs}
+    terms = query.terms()
+    base = _visible(session, user)
+    matches = _matches(session, terms)
+    stmt = _filtered(base, matches, filters)
+    count = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rank = matches.c.rank if matches is not None else literal(0.0)
+    page = session.execute(
+        _order(stmt.with_only_columns(Dandiset.id, rank.label("rank")), query.sort, matches)
+        .offset((query.page - 1) * query.page_size)
+        .limit(query.page_size)
+    ).all()
+    hits = _describe(session, [(r[0], float(r[1] or 0)) for r in page], terms, query)
+    return SearchResult(
+        count=count,
+        hits=hits,
+        facets=_facet_counts(session, base, matches, filters),
+        query=query,
+    )
+
+
+# -- describing a page of results -------------------------------------------------------
+
+
+def _describe(
+    session: Session, ranked: list[tuple[int, float]], terms: list[str], query: SearchQuery
+) -> list[DandisetHit]:
+    ids = [i for i, _ in ranked]
+    if not ids:
+        return []
+    dandisets = {d.id: d for d in session.scalars(select(Dandiset).where(Dandiset.id.in_(ids)))}
+    drafts, published = dandiset_service.versions_for_listing(session, ids)
+    shown: dict[int, Version] = {i: published.get(i) or drafts[i] for i in ids}
+    totals = version_totals(session, [v.id for v in shown.values()])
+    facet_rows = session.execute(
+        select(SearchFacet.dandiset_id, SearchFacet.facet, SearchFacet.value)
+        .where(SearchFacet.dandiset_id.in_(ids), SearchFacet.facet.in_(["species", "license"]))
+        .order_by(SearchFacet.value)
+    )
+    values: dict[tuple[int, str], list[str]] = {}
+    for dandiset_id, facet, value in facet_rows:
+        values.setdefault((dandiset_id, facet), []).append(value)
+    engine = _engine(session, terms) if terms else None
+    hits = []
+    for dandiset_id, rank in ranked:
+        version = shown[dandiset_id]
+        files: list[FileHit] = []
+        more = False
+        if engine is not None and query.files_per_dandiset:
+            rows = session.execute(engine.files_of(dandiset_id, query.files_per_dandiset + 1)).all()
+            more = len(rows) > query.files_per_dandiset
+            files = [FileHit(str(a), p) for a, p in rows[: query.files_per_dandiset]]
+        description = str((version.metadata_ or {}).get("description") or "")
+        hits.append(
+            DandisetHit(
+                identifier=dandisets[dandiset_id].identifier,
+                name=version.name,
+                description=description,
+                version=version.version,
+                embargo_status=dandisets[dandiset_id].embargo_status.value,
+                modified=dandisets[dandiset_id].modified,
+                file_count=totals[version.id][0],
+                size=totals[version.id][1],
+                rank=rank,
+                species=values.get((dandiset_id, "species"), []),
+                license=values.get((dandiset_id, "license"), []),
+                files=files,
+                more_files=more,
+            )
+        )
+    return hits
