@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 
+from . import web
 from .api import (
     admin,
     assets,
@@ -83,11 +84,6 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
     def swagger_redirect() -> RedirectResponse:
         return RedirectResponse("/swagger/", status_code=301)
 
-    @app.get("/", include_in_schema=False, response_class=HTMLResponse)
-    def home() -> str:
-        return (
-            "<!doctype html><title>DANDI Archive</title>"
-            "<h1>DANDI Archive</h1><p>API documentation: <a href='/swagger/'>/swagger/</a></p>"
-        )
+    web.install(app, archive)
 
     return app

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from ..archive import Archive
 from ..db.models import User
 from ..db.session import run_after_commit_hooks
-from ..services import users
+from ..services import accounts, users
 from ..services.errors import ArchiveError, NotAuthenticated
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -63,10 +63,22 @@ def get_user(
         if user is None:
             raise NotAuthenticated("Invalid API key.")
         return user
-    user_id = (
-        request.scope.get("session", {}).get("user_id") if "session" in request.scope else None
-    )
-    return session.get(User, user_id) if user_id else None
+    # A browser's sign-in cookie counts for reading only: changes through the API need
+    # the key, so a page elsewhere cannot make a signed-in browser change anything.
+    if request.method not in SAFE_METHODS:
+        return None
+    return session_user(request, session)
+
+
+def session_user(request: Request, session: Session) -> User | None:
+    """The user signed in to the web pages (cookie session), if still valid."""
+    data = request.scope.get("session") if "session" in request.scope else None
+    if not data or not data.get("user_id"):
+        return None
+    user = session.get(User, data["user_id"])
+    if user is None or data.get("tag") != accounts.session_tag(user):
+        return None
+    return user
 
 
 ArchiveDep = Annotated[Archive, Depends(get_archive)]

@@ -1,0 +1,37 @@
+"""The archive's web pages, rendered on the server from Jinja2 templates.
+
+Pages call the same services as the API with the signed-in user, so a page can never
+make a change the API would refuse. Sign-in is a signed cookie (Starlette's
+SessionMiddleware); every form carries a CSRF token bound to that cookie.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from ..archive import Archive
+from . import accounts, dandiset_pages, errors, owner, pages
+
+STATIC = Path(__file__).with_name("static")
+SESSION_MAX_AGE = 14 * 24 * 3600
+
+
+def install(app: FastAPI, archive: Archive) -> None:
+    settings = archive.settings
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.signing_key,
+        session_cookie="dandi_session",
+        max_age=SESSION_MAX_AGE,
+        same_site="lax",
+        https_only=settings.webui_url.startswith("https://"),
+    )
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # owner first: its /dandiset/new and /dandiset/{id}/owners precede /dandiset/{id}/{version}.
+    for module in (owner, pages, dandiset_pages, accounts):
+        app.include_router(module.router)
+    errors.install(app)

@@ -1,0 +1,223 @@
+"""Reading a Dandiset: its landing page per version, its files and each file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..api.deps import ArchiveDep, SessionDep
+from ..archive import Archive
+from ..db.models import Dandiset, User, Version
+from ..db.search import SearchFacet
+from ..services import assets as asset_service
+from ..services import dandisets as dandiset_service
+from ..services import metadata as md
+from ..services import versions as version_service
+from ..services.paths import version_totals
+from ..services.permissions import is_owner
+from . import jsonld
+from .session import WebUser
+from .templating import render
+
+router = APIRouter(include_in_schema=False)
+FILES_PER_PAGE = 100
+
+
+def shown_version(session: Session, dandiset: Dandiset, version: str | None) -> Version:
+    """The requested version, or the newest published one, or the draft."""
+    if version:
+        return version_service.get_version(session, dandiset, version)
+    drafts, published = dandiset_service.versions_for_listing(session, [dandiset.id])
+    return published.get(dandiset.id) or drafts[dandiset.id]
+
+
+def facet_values(session: Session, dandiset: Dandiset, version: Version) -> dict[str, list[str]]:
+    """Species, approaches, ... of a version: its summary once published, else its files'."""
+    summary = version.metadata_.get("assetsSummary") or {}
+    values: dict[str, list[str]] = {}
+    if not version.is_draft:
+        for facet, key in (
+            ("species", "species"),
+            ("approach", "approach"),
+            ("technique", "measurementTechnique"),
+            ("standard", "dataStandard"),
+        ):
+            values[facet] = [i.get("name") for i in summary.get(key) or [] if i.get("name")]
+        values["variable"] = list(summary.get("variableMeasured") or [])
+        return values
+    rows = session.execute(
+        select(SearchFacet.facet, SearchFacet.value)
+        .where(SearchFacet.dandiset_id == dandiset.id, SearchFacet.files > 0)
+        .order_by(SearchFacet.value)
+    )
+    for facet, value in rows:
+        values.setdefault(facet, []).append(value)
+    return values
+
+
+def download_command(archive: Archive, dandiset: Dandiset, version: Version) -> str:
+    url = f"{archive.settings.webui_url}/dandiset/{dandiset.identifier}/{version.version}"
+    return f"dandi download {url}"
+
+
+def landing_context(
+    archive: Archive, session: Session, user: User | None, dandiset: Dandiset, version: Version
+) -> dict[str, Any]:
+    meta = version.metadata_ or {}
+    versions = list(session.scalars(version_service.list_versions(session, dandiset, "-created")))
+    totals = version_totals(session, [v.id for v in versions])
+    owner = is_owner(session, dandiset.id, user)
+    values = facet_values(session, dandiset, version)
+    settings = archive.settings
+    url = f"{settings.webui_url}/dandiset/{dandiset.identifier}/{version.version}"
+    doc = jsonld.dataset(
+        {**meta, "name": version.name},
+        url=url,
+        catalog_name=md.instance_name(),
+        catalog_url=settings.webui_url,
+        open_access=dandiset.embargo_status == "OPEN",
+        size=totals[version.id][1],
+        species=values.get("species", []),
+        techniques=values.get("technique", []),
+    )
+    errors: dict[str, Any] = {}
+    if owner and version.is_draft:
+        errors = {
+            "version": version.validation_errors or [],
+            "assets": version_service.asset_validation_errors(session, version),
+        }
+    return {
+        "dandiset": dandiset,
+        "version": version,
+        "meta": meta,
+        "versions": versions,
+        "totals": totals,
+        "owners": dandiset_service.owners(session, dandiset),
+        "is_owner": owner,
+        "can_edit": owner and user is not None and user.is_approved and version.is_draft,
+        "values": values,
+        "download_command": download_command(archive, dandiset, version),
+        "jsonld": Markup(jsonld.script_json(doc)),  # escaped for <script> by script_json
+        "canonical_url": url,
+        "errors": errors,
+        "api_url": settings.api_url,
+    }
+
+
+@router.get("/dandiset/{dandiset_id}", response_class=HTMLResponse)
+@router.get("/dandiset/{dandiset_id}/{version}", response_class=HTMLResponse)
+def landing(
+    request: Request,
+    archive: ArchiveDep,
+    session: SessionDep,
+    user: WebUser,
+    dandiset_id: str,
+    version: str | None = None,
+) -> HTMLResponse:
+    dandiset = dandiset_service.get_readable_dandiset(session, dandiset_id, user)
+    shown = shown_version(session, dandiset, version)
+    return render(
+        request, "dandiset.html", **landing_context(archive, session, user, dandiset, shown)
+    )
+
+
+def breadcrumbs(path: str) -> list[tuple[str, str]]:
+    """(name, folder path) of each folder above and including ``path``."""
+    parts = [p for p in path.split("/") if p]
+    return [(part, "/".join(parts[: i + 1])) for i, part in enumerate(parts)]
+
+
+@router.get("/dandiset/{dandiset_id}/{version}/files", response_class=HTMLResponse)
+def files(
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    dandiset_id: str,
+    version: str,
+    location: str = "",
+    page: int = 1,
+) -> HTMLResponse:
+    dandiset, found = version_service.get_readable_version(session, user, dandiset_id, version)
+    location = location.strip("/")
+    page = max(page, 1)
+    count, entries = asset_service.list_folder(session, found, location, page, FILES_PER_PAGE)
+    pages = max(1, -(-count // FILES_PER_PAGE))
+    return render(
+        request,
+        "files.html",
+        dandiset=dandiset,
+        version=found,
+        location=location,
+        crumbs=breadcrumbs(location),
+        entries=entries,
+        count=count,
+        page=page,
+        pages=pages,
+    )
+
+
+def nwb_summary(meta: dict[str, Any]) -> dict[str, Any]:
+    """Session, subject and data types of an NWB file, from its asset metadata."""
+    subjects = [a for a in meta.get("wasAttributedTo") or [] if isinstance(a, dict)]
+    sessions = [
+        a
+        for a in meta.get("wasGeneratedBy") or []
+        if isinstance(a, dict) and a.get("schemaKey") == "Session"
+    ]
+    return {
+        "subjects": [
+            {
+                "id": s.get("identifier", ""),
+                "species": (s.get("species") or {}).get("name", ""),
+                "sex": (s.get("sex") or {}).get("name", ""),
+                "age": (s.get("age") or {}).get("value", ""),
+            }
+            for s in subjects
+        ],
+        "sessions": [
+            {
+                "id": s.get("identifier", ""),
+                "name": s.get("name", ""),
+                "description": s.get("description", ""),
+                "start": s.get("startDate", ""),
+            }
+            for s in sessions
+        ],
+        "types": [v.get("value") for v in meta.get("variableMeasured") or [] if v.get("value")],
+        "techniques": [t.get("name") for t in meta.get("measurementTechnique") or []],
+        "approaches": [t.get("name") for t in meta.get("approach") or []],
+    }
+
+
+@router.get("/dandiset/{dandiset_id}/{version}/files/{asset_id}", response_class=HTMLResponse)
+def asset(
+    request: Request,
+    archive: ArchiveDep,
+    session: SessionDep,
+    user: WebUser,
+    dandiset_id: str,
+    version: str,
+    asset_id: str,
+) -> HTMLResponse:
+    dandiset, found = version_service.get_readable_version(session, user, dandiset_id, version)
+    item = asset_service.get_asset_in_version(session, found, asset_id)
+    embargoed = dandiset.embargo_status != "OPEN"
+    meta = md.asset_full_metadata(archive, item, embargoed=embargoed)
+    return render(
+        request,
+        "asset.html",
+        dandiset=dandiset,
+        version=found,
+        asset=item,
+        meta=meta,
+        crumbs=breadcrumbs(item.path.rpartition("/")[0]),
+        name=item.path.rpartition("/")[2],
+        nwb=nwb_summary(meta),
+        is_owner=is_owner(session, dandiset.id, user),
+        api_url=archive.settings.api_url,
+    )

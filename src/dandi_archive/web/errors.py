@@ -1,0 +1,67 @@
+"""Error pages: people get HTML (404 page, sign-in redirect), API clients keep JSON."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..api import errors as api_errors
+from ..services.errors import ArchiveError, NotAuthenticated
+from .templating import render
+
+log = logging.getLogger(__name__)
+API_PREFIXES = ("/api/", "/server-info", "/swagger", "/redoc", "/storage/", "/bucket/")
+TITLES = {400: "Bad request", 403: "Not allowed", 404: "Page not found", 405: "Not allowed"}
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith(API_PREFIXES)
+
+
+def error_page(request: Request, status: int, message: str) -> Response:
+    title = TITLES.get(status, "Something went wrong")
+    return render(request, "error.html", status, title=title, message=message, status=status)
+
+
+async def archive_error(request: Request, exc: Exception) -> Response:
+    if is_api(request):
+        return await api_errors.archive_error(request, exc)
+    assert isinstance(exc, ArchiveError)
+    if isinstance(exc, NotAuthenticated) and request.method == "GET":
+        return RedirectResponse(f"/login?next={quote(str(request.url.path))}", status_code=303)
+    return error_page(request, exc.status_code, exc.message)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    if is_api(request):
+        return await api_errors.http_error(request, exc)
+    assert isinstance(exc, StarletteHTTPException)
+    message = "There is nothing at this address." if exc.status_code == 404 else str(exc.detail)
+    return error_page(request, exc.status_code, message)
+
+
+async def validation_error(request: Request, exc: Exception) -> Response:
+    if is_api(request):
+        return await api_errors.request_validation_error(request, exc)
+    assert isinstance(exc, RequestValidationError)
+    # Bad values in a page's address (a page number that is not a number, say).
+    return error_page(request, 404, "There is nothing at this address.")
+
+
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    if is_api(request):
+        return await api_errors.unexpected_error(request, exc)
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_page(request, 500, "The server failed; nothing was changed. Please retry.")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(Exception, unexpected_error)
+    app.add_exception_handler(ArchiveError, archive_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)

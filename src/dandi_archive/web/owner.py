@@ -1,0 +1,218 @@
+"""Owner tools: create a Dandiset, edit the draft's metadata, manage owners.
+
+Every change goes through the same service call the API makes, with the signed-in
+user, so the pages refuse exactly what the API refuses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from ..api.deps import ArchiveDep, SessionDep
+from ..db.models import Dandiset, User
+from ..services import dandisets as dandiset_service
+from ..services import metadata as md
+from ..services import versions as version_service
+from ..services.errors import BadRequest
+from ..services.permissions import require_approved, require_owner
+from . import metadata_form
+from .session import Form, PostedForm, WebUser, flash
+from .templating import render
+
+router = APIRouter(include_in_schema=False)
+LICENSES = ("spdx:CC-BY-4.0", "spdx:CC0-1.0")
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+# -- create ----------------------------------------------------------------------------------
+
+
+@router.get("/dandiset/new", response_class=HTMLResponse)
+def new_page(request: Request, user: WebUser) -> Response:
+    require_approved(user)
+    return render(request, "dandiset_new.html", form={}, errors={}, licenses=LICENSES)
+
+
+@router.post("/dandiset/new", response_class=HTMLResponse)
+def create(
+    request: Request, archive: ArchiveDep, session: SessionDep, user: WebUser, form: PostedForm
+) -> Response:
+    values = {k: form.get(k).strip() for k in ("name", "description", "license", "embargo_end")}
+    values["embargo"] = form.get("embargo")
+    errors: dict[str, str] = {}
+    if not values["name"]:
+        errors["name"] = "Give the Dandiset a title."
+    if values["license"] and values["license"] not in LICENSES:
+        errors["license"] = "Choose one of the licenses offered."
+    end_date = None
+    if values["embargo"] and values["embargo_end"]:
+        from datetime import date
+
+        try:
+            end_date = date.fromisoformat(values["embargo_end"])
+        except ValueError:
+            errors["embargo_end"] = "Enter a date as YYYY-MM-DD."
+    if errors:
+        return render(
+            request, "dandiset_new.html", 400, form=values, errors=errors, licenses=LICENSES
+        )
+    metadata: dict[str, Any] = {}
+    if values["description"]:
+        metadata["description"] = values["description"]
+    if values["license"]:
+        metadata["license"] = [values["license"]]
+    try:
+        dandiset = dandiset_service.create_dandiset(
+            archive,
+            session,
+            user,
+            values["name"],
+            metadata,
+            embargo=bool(values["embargo"]),
+            embargo_end_date=end_date,
+        )
+    except BadRequest as exc:
+        key = "embargo_end" if "embargo" in exc.message else "name"
+        return render(
+            request,
+            "dandiset_new.html",
+            400,
+            form=values,
+            errors={key: exc.message},
+            licenses=LICENSES,
+        )
+    flash(request, f"Dandiset {dandiset.identifier} created. Now describe it.")
+    return redirect(f"/dandiset/{dandiset.identifier}/draft/edit")
+
+
+# -- edit metadata --------------------------------------------------------------------------
+
+
+def _owned_draft(session: Session, user: User | None, dandiset_id: str) -> tuple[Dandiset, Any]:
+    dandiset = dandiset_service.get_dandiset(session, dandiset_id)
+    require_owner(session, dandiset, user)
+    return dandiset, dandiset_service.draft_of(session, dandiset)
+
+
+def _edit_page(
+    request: Request,
+    dandiset: Dandiset,
+    draft: Any,
+    title: str,
+    metadata: dict[str, Any],
+    errors: list[dict[str, str]],
+    status_code: int = 200,
+    unsaved: bool = False,
+) -> Response:
+    tree, unplaced = metadata_form.fields(title, metadata, errors)
+    return render(
+        request,
+        "metadata_edit.html",
+        status_code,
+        dandiset=dandiset,
+        version=draft,
+        fields=tree,
+        unplaced=unplaced,
+        error_count=len(errors),
+        unsaved=unsaved,
+    )
+
+
+@router.get("/dandiset/{dandiset_id}/draft/edit", response_class=HTMLResponse)
+def edit_page(request: Request, session: SessionDep, user: WebUser, dandiset_id: str) -> Response:
+    dandiset, draft = _owned_draft(session, user, dandiset_id)
+    # The same judgement as the validation job, now, so the form shows what blocks publishing.
+    errors = md.validate_version_metadata(draft.metadata_)
+    return _edit_page(request, dandiset, draft, draft.name, draft.metadata_, errors)
+
+
+@router.post("/dandiset/{dandiset_id}/draft/edit", response_class=HTMLResponse)
+def edit(
+    request: Request,
+    archive: ArchiveDep,
+    session: SessionDep,
+    user: WebUser,
+    dandiset_id: str,
+    form: PostedForm,
+) -> Response:
+    dandiset, draft = _owned_draft(session, user, dandiset_id)
+    if form.get("_add") or form.get("_remove"):
+        # Add or remove a list entry: show the form again, nothing is saved yet.
+        if form.get("_remove"):
+            form = metadata_form.remove_item(form, form.get("_remove"))
+        title, metadata, field_errors = metadata_form.parse(form, draft.metadata_, keep_blank=True)
+        if form.get("_add"):
+            metadata_form.add_item(metadata, form.get("_add"))
+        errors = [{"field": k, "message": v} for k, v in field_errors.items()]
+        return _edit_page(request, dandiset, draft, title, metadata, errors, unsaved=True)
+    title, metadata, field_errors = metadata_form.parse(form, draft.metadata_)
+    if field_errors:
+        errors = [{"field": k, "message": v} for k, v in field_errors.items()]
+        return _edit_page(request, dandiset, draft, title, metadata, errors, 400, unsaved=True)
+    try:
+        version_service.update_draft_metadata(
+            archive, session, user, dandiset_id, "draft", title, metadata
+        )
+    except BadRequest as exc:
+        field = "name" if "name" in exc.message else ""
+        errors = [{"field": field, "message": exc.message}]
+        return _edit_page(request, dandiset, draft, title, metadata, errors, 400, unsaved=True)
+    flash(request, "Saved.")
+    return redirect(f"/dandiset/{dandiset.identifier}/draft/edit")
+
+
+# -- owners -------------------------------------------------------------------------------
+
+
+@router.get("/dandiset/{dandiset_id}/owners", response_class=HTMLResponse)
+def owners_page(request: Request, session: SessionDep, user: WebUser, dandiset_id: str) -> Response:
+    from ..services.permissions import is_owner
+
+    dandiset = dandiset_service.get_readable_dandiset(session, dandiset_id, user)
+    return render(
+        request,
+        "owners.html",
+        dandiset=dandiset,
+        owners=dandiset_service.owners(session, dandiset),
+        is_owner=is_owner(session, dandiset.id, user) and user is not None and user.is_approved,
+        error=None,
+        username="",
+    )
+
+
+def _new_owner_list(current: list[str], form: Form) -> list[str]:
+    username = form.get("username").strip()
+    if form.get("action") == "remove":
+        return [u for u in current if u != username]
+    return [*current, username] if username and username not in current else current
+
+
+@router.post("/dandiset/{dandiset_id}/owners", response_class=HTMLResponse)
+def set_owners(
+    request: Request, session: SessionDep, user: WebUser, dandiset_id: str, form: PostedForm
+) -> Response:
+    dandiset = dandiset_service.get_readable_dandiset(session, dandiset_id, user)
+    current = [u.username for u in dandiset_service.owners(session, dandiset)]
+    wanted = _new_owner_list(current, form)
+    try:
+        dandiset_service.set_owners(session, user, dandiset_id, [{"username": u} for u in wanted])
+    except BadRequest as exc:
+        return render(
+            request,
+            "owners.html",
+            400,
+            dandiset=dandiset,
+            owners=dandiset_service.owners(session, dandiset),
+            is_owner=True,
+            error=exc.message,
+            username=form.get("username"),
+        )
+    flash(request, "Owners updated.")
+    return redirect(f"/dandiset/{dandiset.identifier}/owners")

@@ -1,0 +1,85 @@
+"""Home and search pages."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from ..api.deps import SessionDep
+from ..services import search as search_service
+from ..services.errors import BadRequest
+from ..services.search_index import FACETS
+from ..services.stats import archive_stats
+from .session import WebUser
+from .templating import render
+
+router = APIRouter(include_in_schema=False)
+
+FACET_LABELS = {
+    "species": "Species",
+    "approach": "Approach",
+    "technique": "Measurement technique",
+    "standard": "Data standard",
+    "license": "License",
+    "embargo": "Access",
+}
+SORT_LABELS = {
+    "relevance": "Relevance",
+    "name": "Name",
+    "modified": "Recently modified",
+    "size": "Size",
+}
+PAGE_SIZE = 20
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, session: SessionDep, user: WebUser) -> HTMLResponse:
+    recent = search_service.search(
+        session, user, search_service.SearchQuery(sort="modified", page_size=6)
+    )
+    largest = search_service.search(
+        session, user, search_service.SearchQuery(sort="size", page_size=6)
+    )
+    return render(
+        request,
+        "home.html",
+        stats=archive_stats(session),
+        recent=recent.hits,
+        largest=largest.hits,
+        species=recent.facets.get("species", [])[:8],
+    )
+
+
+@router.get("/search", response_class=HTMLResponse)
+def search(request: Request, session: SessionDep, user: WebUser) -> HTMLResponse:
+    params = request.query_params
+    filters = {f: params.getlist(f) for f in (*FACETS, "embargo") if params.getlist(f)}
+    text = params.get("q", "")[:500]
+    sort = params.get("sort") or ("relevance" if text else "modified")
+    try:
+        page = max(1, int(params.get("page", "1")))
+    except ValueError:
+        page = 1
+    query = search_service.SearchQuery(
+        text=text, filters=filters, sort=sort, page=page, page_size=PAGE_SIZE
+    )
+    error = None
+    try:
+        result = search_service.search(session, user, query)
+    except BadRequest as exc:
+        error = exc.message
+        query = search_service.SearchQuery(text=text, page_size=PAGE_SIZE)
+        result = search_service.search(session, user, query)
+    state = {"q": text, "sort": sort, **filters}
+    pages = max(1, -(-result.count // PAGE_SIZE))
+    return render(
+        request,
+        "search.html",
+        result=result,
+        state=state,
+        error=error,
+        page=query.page,
+        pages=pages,
+        facet_labels=FACET_LABELS,
+        sort_labels=SORT_LABELS,
+    )

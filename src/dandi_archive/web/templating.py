@@ -1,0 +1,61 @@
+"""Jinja2 environment, filters and the ``render`` helper every page uses."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from . import session as web_session
+
+templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
+
+
+def filesize(size: int | None) -> str:
+    """Bytes in SI units, as dandiarchive.org shows them (1 kB = 1000 B)."""
+    value = float(size or 0)
+    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
+        if value < 1000 or unit == "PB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} PB"
+
+
+def date(moment: datetime | str | None) -> str:
+    if moment is None:
+        return ""
+    if isinstance(moment, str):
+        return moment[:10]
+    return moment.strftime("%Y-%m-%d")
+
+
+def number(value: int | None) -> str:
+    return f"{value or 0:,}"
+
+
+def query_url(path: str, params: dict[str, Any], **changes: Any) -> str:
+    """``path`` with ``params`` updated by ``changes`` (None removes a parameter)."""
+    merged = {**params, **changes}
+    pairs = []
+    for key, value in merged.items():
+        if value is None or value == "" or value == []:
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            pairs.append((key, item))
+    return f"{path}?{urlencode(pairs)}" if pairs else path
+
+
+templates.env.filters.update(filesize=filesize, date=date, number=number)
+templates.env.globals.update(query_url=query_url)
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    context.setdefault("user", getattr(request.state, "web_user", None))
+    context["csrf_token"] = web_session.csrf_token(request)
+    context["messages"] = web_session.pop_messages(request)
+    return templates.TemplateResponse(request, name, context, status_code=status_code)
