@@ -16,8 +16,9 @@ from ..api.deps import ArchiveDep, SessionDep
 from ..db.models import Dandiset, User
 from ..services import dandisets as dandiset_service
 from ..services import metadata as md
+from ..services import publish as publish_service
 from ..services import versions as version_service
-from ..services.errors import BadRequest
+from ..services.errors import ArchiveError, BadRequest
 from ..services.permissions import require_approved, require_owner
 from . import metadata_form
 from .session import Form, PostedForm, WebUser, flash
@@ -216,3 +217,55 @@ def set_owners(
         )
     flash(request, "Owners updated.")
     return redirect(f"/dandiset/{dandiset.identifier}/owners")
+
+
+# -- publish ------------------------------------------------------------------------------
+
+
+@router.get("/dandiset/{dandiset_id}/publish", response_class=HTMLResponse)
+def publish_page(
+    request: Request, session: SessionDep, user: WebUser, dandiset_id: str
+) -> Response:
+    dandiset, draft = _owned_draft(session, user, dandiset_id)
+    return render(
+        request,
+        "publish.html",
+        dandiset=dandiset,
+        version=draft,
+        errors=version_service.asset_validation_errors(session, draft),
+        notes="",
+        error=None,
+    )
+
+
+@router.post("/dandiset/{dandiset_id}/publish", response_class=HTMLResponse)
+def publish(
+    request: Request,
+    archive: ArchiveDep,
+    session: SessionDep,
+    user: WebUser,
+    dandiset_id: str,
+    form: PostedForm,
+) -> Response:
+    dandiset, draft = _owned_draft(session, user, dandiset_id)
+    notes = form.get("release_notes").strip()
+    if form.get("confirm") != "yes":
+        error = "Tick the box to confirm that this version is final."
+    else:
+        try:
+            publish_service.request_publish(archive, session, user, dandiset_id, notes or None)
+        except ArchiveError as exc:
+            error = exc.message
+        else:
+            flash(request, "Publishing started; the new version appears here in a moment.")
+            return redirect(f"/dandiset/{dandiset.identifier}/draft")
+    return render(
+        request,
+        "publish.html",
+        400,
+        dandiset=dandiset,
+        version=draft,
+        errors=version_service.asset_validation_errors(session, draft),
+        notes=notes,
+        error=error,
+    )
