@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 DATA   ?= archive-data
 
-.PHONY: run test install install-test lint
+.PHONY: run test install install-test lint browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,5 +26,8 @@ lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+browser:
+	./scripts/ensure_chromium.sh
+
+test: lint browser
 	$(BIN)/pytest

@@ -12,11 +12,13 @@ items are form submissions too, so the form works without JavaScript.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 from dandischema.models import Dandiset
+from jsonschema import Draft202012Validator, FormatChecker
 
 from .session import Form
 
@@ -37,6 +39,7 @@ EDITABLE = (
 LONG_TEXT = {"description", "acknowledgement"}
 MAX_DEPTH = 4  # deeper structures are edited as JSON
 MISSING: Any = object()
+REQUIRED = re.compile(r"'(\w+)' is a required property")
 
 
 class Raw(str):
@@ -228,6 +231,38 @@ def fields(
     return tree, _attach_errors(tree, errors)
 
 
+def precise_errors(metadata: dict[str, Any], errors: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Errors with "not valid under any of the given schemas" (a contributor that is
+    neither a valid Person nor Organization) replaced by what is wrong inside the item,
+    judged against the variant its schemaKey names, so each lands on its own input."""
+    refined: list[dict[str, str]] = []
+    for error in errors:
+        path = error.get("field", "")
+        item = _lookup(metadata, path)
+        key = item.get("schemaKey") if isinstance(item, dict) else None
+        inner = []
+        if "any of the given schemas" in error.get("message", "") and key in schema()["$defs"]:
+            variant = {"$defs": schema()["$defs"], **schema()["$defs"][key]}
+            checker = Draft202012Validator(variant, format_checker=FormatChecker())
+            inner = [
+                {"field": ".".join([path, *map(str, e.absolute_path)]), "message": e.message}
+                for e in checker.iter_errors(item)
+            ]
+        refined.extend(inner or [error])
+    return refined
+
+
+def _lookup(value: Any, path: str) -> Any:
+    for part in path.split(".") if path else []:
+        if isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        elif isinstance(value, dict):
+            value = value.get(part)
+        else:
+            return None
+    return value
+
+
 def _normalise(path: str) -> str:
     # Pydantic names the chosen variant of a union in its paths (contributor.0.Person.name).
     return ".".join(p for p in path.split(".") if p and not p[:1].isupper())
@@ -245,10 +280,14 @@ def _attach_errors(tree: list[Field], errors: list[dict[str, str]]) -> list[str]
     unplaced = []
     for error in errors:
         path = _normalise(error.get("field", ""))
+        message = error.get("message", "")
+        required = REQUIRED.fullmatch(message)
+        if required:  # JSON Schema reports a missing field on its parent
+            path = f"{path}.{required[1]}" if path else required[1]
+            message = "This field is required."
         parts = path.split(".") if path else []
         while parts and ".".join(parts) not in index:
             parts.pop()
-        message = error.get("message", "")
         if parts:
             index[".".join(parts)].errors.append(message)
         else:

@@ -130,7 +130,9 @@ def _edit_page(
 def edit_page(request: Request, session: SessionDep, user: WebUser, dandiset_id: str) -> Response:
     dandiset, draft = _owned_draft(session, user, dandiset_id)
     # The same judgement as the validation job, now, so the form shows what blocks publishing.
-    errors = md.validate_version_metadata(draft.metadata_)
+    errors = metadata_form.precise_errors(
+        draft.metadata_, md.validate_version_metadata(draft.metadata_)
+    )
     return _edit_page(request, dandiset, draft, draft.name, draft.metadata_, errors)
 
 

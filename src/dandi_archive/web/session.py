@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 
 from ..api.deps import SessionDep, session_user
-from ..db.models import User
+from ..db.models import User, UserStatus
 from ..services import accounts
 from ..services.errors import PermissionDenied
 
@@ -18,12 +19,29 @@ def _data(request: Request) -> dict:
     return request.session if "session" in request.scope else {}
 
 
+@dataclass(frozen=True)
+class Viewer:
+    """What templates show of the signed-in user; a copy, so error pages can still show
+    it after the request's transaction was rolled back."""
+
+    id: int
+    email: str
+    name: str
+    is_admin: bool
+    is_approved: bool
+    status: UserStatus
+
+
 def web_user(request: Request, session: SessionDep) -> User | None:
-    """The signed-in user (or None); remembered on the request for the templates."""
+    """The signed-in user (or None); a copy is kept on the request for the templates."""
     user = session_user(request, session)
     if user is None and _data(request).get("user_id"):
         _data(request).pop("user_id", None)  # the account or its password changed
-    request.state.web_user = user
+    request.state.web_user = (
+        Viewer(user.id, user.email, user.name, user.is_admin, user.is_approved, user.status)
+        if user is not None
+        else None
+    )
     return user
 
 

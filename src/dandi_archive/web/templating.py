@@ -54,8 +54,8 @@ templates.env.filters.update(filesize=filesize, date=date, number=number)
 templates.env.globals.update(query_url=query_url)
 
 
-def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("user", getattr(request.state, "web_user", None))
     context["csrf_token"] = web_session.csrf_token(request)
     context["messages"] = web_session.pop_messages(request)
-    return templates.TemplateResponse(request, name, context, status_code=status_code)
+    return templates.TemplateResponse(request, template, context, status_code=status_code)
