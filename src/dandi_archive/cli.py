@@ -161,6 +161,35 @@ def user_create(email: str, name: str, admin: bool, data_dir: Path) -> None:
     click.echo(f"Created {'admin ' if admin else ''}user {email}.", err=True)
 
 
+@user.command("set-password")
+@click.argument("email")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the password from standard input (scripts)."
+)
+@data_dir_option
+def user_set_password(email: str, password_stdin: bool, data_dir: Path) -> None:
+    """Set the password the user signs in to the web pages with."""
+    from .db.session import Database
+    from .services import accounts, users
+    from .services.errors import ArchiveError
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    settings = load_settings(data_dir=data_dir)
+    migrate_database(settings)
+    db = Database(settings.sqlalchemy_url)
+    try:
+        with db.session(write=True) as session:
+            accounts.set_password(session, users.get_user_by_email(session, email), password)
+    except ArchiveError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        db.dispose()
+    click.echo(f"Password of {email} set.", err=True)
+
+
 @user.command("api-key")
 @click.argument("email")
 @data_dir_option

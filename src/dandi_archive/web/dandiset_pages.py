@@ -37,18 +37,22 @@ def shown_version(session: Session, dandiset: Dandiset, version: str | None) -> 
 
 
 def facet_values(session: Session, dandiset: Dandiset, version: Version) -> dict[str, list[str]]:
-    """Species, approaches, ... of a version: its summary once published, else its files'."""
+    """Species, approaches, ... of a version: from its assetsSummary when that lists them
+    (published metadata may), else from the search index, which follows the draft."""
     summary = version.metadata_.get("assetsSummary") or {}
     values: dict[str, list[str]] = {}
-    if not version.is_draft:
-        for facet, key in (
-            ("species", "species"),
-            ("approach", "approach"),
-            ("technique", "measurementTechnique"),
-            ("standard", "dataStandard"),
-        ):
-            values[facet] = [i.get("name") for i in summary.get(key) or [] if i.get("name")]
-        values["variable"] = list(summary.get("variableMeasured") or [])
+    for facet, key in (
+        ("species", "species"),
+        ("approach", "approach"),
+        ("technique", "measurementTechnique"),
+        ("standard", "dataStandard"),
+    ):
+        names = [i.get("name") for i in summary.get(key) or [] if isinstance(i, dict)]
+        if names:
+            values[facet] = [n for n in names if n]
+    if summary.get("variableMeasured"):
+        values["variable"] = list(summary["variableMeasured"])
+    if values:
         return values
     rows = session.execute(
         select(SearchFacet.facet, SearchFacet.value)
