@@ -24,7 +24,7 @@ FACET_LABELS = {
     "embargo": "Access",
 }
 SORT_LABELS = {
-    "relevance": "Relevance",
+    "": "Best match",
     "name": "Name",
     "modified": "Recently modified",
     "size": "Size",
@@ -55,7 +55,9 @@ def search(request: Request, session: SessionDep, user: WebUser) -> HTMLResponse
     params = request.query_params
     filters = {f: params.getlist(f) for f in (*FACETS, "embargo") if params.getlist(f)}
     text = params.get("q", "")[:500]
-    sort = params.get("sort") or ("relevance" if text else "modified")
+    chosen_sort = params.get("sort", "")
+    # Without a choice: best match for words, else the most recently changed first.
+    sort = chosen_sort or ("relevance" if text else "modified")
     try:
         page = max(1, int(params.get("page", "1")))
     except ValueError:
@@ -70,7 +72,7 @@ def search(request: Request, session: SessionDep, user: WebUser) -> HTMLResponse
         error = exc.message
         query = search_service.SearchQuery(text=text, page_size=PAGE_SIZE)
         result = search_service.search(session, user, query)
-    state = {"q": text, "sort": sort, **filters}
+    state = {"q": text, "sort": chosen_sort, **filters}
     pages = max(1, -(-result.count // PAGE_SIZE))
     return render(
         request,
