@@ -7,6 +7,7 @@ from sqlalchemy import create_engine
 
 from dandi_archive.db.migrate import alembic_config
 from dandi_archive.db.models import Base
+from dandi_archive.db.search import include_object
 
 
 def test_single_head():
@@ -17,7 +18,9 @@ def test_single_head():
 def _differences(url: str) -> list:
     engine = create_engine(url)
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_object": include_object}
+        )
         diff = compare_metadata(context, Base.metadata)
     engine.dispose()
     return diff

@@ -476,3 +476,8 @@ class Upload(Base):
     multipart_id: Mapped[str] = mapped_column(String(1024))
     embargoed: Mapped[bool] = mapped_column(Boolean, default=False)
     created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# The search index's tables live in their own module; import it so they are part of
+# Base.metadata wherever the models are.
+from . import search as _search  # noqa: E402, F401

@@ -15,6 +15,7 @@ triggers. Both are created by migration 0002, not here, as they differ per engin
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
@@ -63,3 +64,20 @@ class SearchFacet(Base):
     value: Mapped[str] = mapped_column(String(255), primary_key=True)
     files: Mapped[int] = mapped_column(BigInteger, default=0)
     in_metadata: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+FULL_TEXT_TABLES = ("search_dandisets_fts", "search_assets_fts")  # SQLite FTS5 (+ shadows)
+FULL_TEXT_INDEXES = ("ix_search_dandisets_tsv", "ix_search_assets_tsv")  # PostgreSQL GIN
+
+
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Alembic ``include_object`` hook: the per-engine full-text objects (FTS5 tables,
+    generated ``tsv`` columns and their GIN indexes) are made by migration 0003 and are
+    not models, so schema comparisons leave them out."""
+    if type_ == "table" and name and name.startswith(FULL_TEXT_TABLES):
+        return False
+    if type_ == "index" and name in FULL_TEXT_INDEXES:
+        return False
+    return not (type_ == "column" and name == "tsv" and obj.table.name.startswith("search_"))

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from dandi_archive.db.models import Base
+from dandi_archive.db.search import include_object
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url")
@@ -16,6 +17,7 @@ if hasattr(connectable, "connect") and not hasattr(connectable, "execute"):
         context.configure(
             connection=connection,
             target_metadata=Base.metadata,
+            include_object=include_object,
             render_as_batch=connection.dialect.name == "sqlite",
         )
         with context.begin_transaction():
@@ -24,6 +26,7 @@ else:
     context.configure(
         connection=connectable,
         target_metadata=Base.metadata,
+        include_object=include_object,
         render_as_batch=connectable.dialect.name == "sqlite",
     )
     with context.begin_transaction():
