@@ -141,7 +141,7 @@ def test_newcomer_to_published_dandiset(server, browser, screenshot, tmp_path):
     visitor.goto(base)
     screenshot(visitor, "00-home")
     visitor.get_by_role("link", name="Browse", exact=True).click()
-    visitor.get_by_role("button", name=re.compile(re.escape(MOUSE))).click()
+    visitor.get_by_role("link", name=re.compile(re.escape(MOUSE))).click()
     expect(visitor.get_by_role("heading", name="1 Dandiset")).to_be_visible()
     expect(visitor.get_by_role("link", name="Mouse hippocampus recordings")).to_be_visible()
     visitor.get_by_label("Words to find in Dandisets and file paths").fill("sub-mouse2")

@@ -3,6 +3,8 @@
 * ``search_dandisets``: one row per Dandiset with the words of its draft's metadata in
   three weighted columns (title; keywords and facet values; everything else).
 * ``search_assets``: one row per file of a draft: its path and NWB types as words.
+* ``search_terms``: per Dandiset, each word of its files with the number of files that
+  contain it (one row per word and Dandiset, however many files).
 * ``search_facets``: per Dandiset, each facet value (species, approach, ...) with the
   number of its files that carry it; values from the metadata itself are flagged.
 
@@ -22,6 +24,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .models import Base, PathString
 
+# Byte order on both engines, so a word prefix is a key range of the index.
+TermString = String(255).with_variant(String(255, collation="C"), "postgresql")
 # SQLite only gives a 64-bit auto-increment rowid to INTEGER PRIMARY KEY columns.
 RowId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -51,6 +55,20 @@ class SearchAsset(Base):
     asset_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     path: Mapped[str] = mapped_column(PathString)
     words: Mapped[str] = mapped_column(Text, default="")
+
+
+class SearchTerm(Base):
+    """A word of a Dandiset's files with the number of its files that contain it, so a
+    word found in a million files is still one row per Dandiset."""
+
+    __tablename__ = "search_terms"
+    __table_args__ = (Index("ix_search_terms_term", "term", "dandiset_id"),)
+
+    dandiset_id: Mapped[int] = mapped_column(
+        ForeignKey("dandisets.id", ondelete="CASCADE"), primary_key=True
+    )
+    term: Mapped[str] = mapped_column(TermString, primary_key=True)
+    files: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class SearchFacet(Base):

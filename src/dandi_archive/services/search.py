@@ -1,8 +1,9 @@
 """Faceted full-text search over Dandisets and their files.
 
-Words of a query must all occur (as word prefixes) in a Dandiset's metadata, or all in
-one of its files (path, NWB types, species). PostgreSQL answers from ``tsvector``
-columns with GIN indexes, SQLite from FTS5 tables; both index the same words
+Every word of a query must begin a word of a Dandiset's metadata or of one of its files
+(path, NWB types, species); the files listed under a result contain all the words.
+PostgreSQL answers from ``tsvector`` columns with GIN indexes, SQLite from FTS5 tables,
+both from a per-Dandiset table of file words; all index the same words
 (``search_index.words``). Facets are counted "disjunctively": the counts of one facet
 ignore that facet's own selection, so a person can widen a choice as well as narrow it.
 """
@@ -21,16 +22,17 @@ from sqlalchemy import (
     and_,
     exists,
     func,
+    intersect,
     literal,
     literal_column,
     select,
     text,
-    union_all,
+    union,
 )
 from sqlalchemy.orm import Session
 
 from ..db.models import Dandiset, Folder, User, Version
-from ..db.search import SearchAsset, SearchDandiset, SearchFacet
+from ..db.search import SearchAsset, SearchDandiset, SearchFacet, SearchTerm
 from . import dandisets as dandiset_service
 from .errors import BadRequest
 from .paths import version_totals
@@ -94,9 +96,19 @@ class _Postgres:
     """``tsvector @@ tsquery`` on GIN-indexed generated columns."""
 
     def __init__(self, terms: list[str]) -> None:
+        self.tsquery = self._query(terms)
+
+    @staticmethod
+    def _query(terms: list[str]) -> Any:
         # Terms are letter/digit runs only, so they cannot break the tsquery syntax.
-        self.tsquery = func.to_tsquery(
+        return func.to_tsquery(
             literal_column("'simple'::regconfig"), " & ".join(f"{t}:*" for t in terms)
+        )
+
+    def metadata_ids(self, term: str) -> Select:
+        tsv = literal_column("search_dandisets.tsv")
+        return select(SearchDandiset.dandiset_id.label("dandiset_id")).where(
+            tsv.op("@@")(self._query([term]))
         )
 
     def metadata_hits(self) -> Select:
@@ -105,12 +117,6 @@ class _Postgres:
             SearchDandiset.dandiset_id.label("dandiset_id"),
             func.ts_rank(tsv, self.tsquery).label("rank"),
         ).where(tsv.op("@@")(self.tsquery))
-
-    def file_hits(self) -> Select:
-        tsv = literal_column("search_assets.tsv")
-        return select(SearchAsset.dandiset_id.label("dandiset_id")).where(
-            tsv.op("@@")(self.tsquery)
-        )
 
     def files_of(self, dandiset_id: int, limit: int) -> Select:
         tsv = literal_column("search_assets.tsv")
@@ -127,6 +133,21 @@ class _SQLite:
 
     def __init__(self, terms: list[str]) -> None:
         self.match = " AND ".join(f'"{t}"*' for t in terms)
+        self.count = 0
+
+    def metadata_ids(self, term: str) -> Select:
+        self.count += 1  # each use needs a bind parameter name of its own
+        name = f"term{self.count}"
+        fts = (
+            text(
+                "SELECT rowid AS dandiset_id FROM search_dandisets_fts "
+                f"WHERE search_dandisets_fts MATCH :{name}"
+            )
+            .bindparams(**{name: f'"{term}"*'})
+            .columns(dandiset_id=Integer)
+            .subquery(f"fts_{name}")
+        )
+        return select(fts.c.dandiset_id)
 
     def metadata_hits(self) -> Select:
         fts = (
@@ -147,12 +168,6 @@ class _SQLite:
             .bindparams(amatch=self.match)
             .columns(id=Integer)
             .subquery("afts")
-        )
-
-    def file_hits(self) -> Select:
-        fts = self._matching_files()
-        return select(SearchAsset.dandiset_id.label("dandiset_id")).join(
-            fts, fts.c.id == SearchAsset.id
         )
 
     def files_of(self, dandiset_id: int, limit: int) -> Select:
@@ -203,20 +218,33 @@ def _facet_condition(facet: str, values: list[str]) -> Any:
     )
 
 
+def _term_ids(term: str) -> Select:
+    """Dandisets with a file containing a word that starts with ``term`` (a key range)."""
+    return select(SearchTerm.dandiset_id.label("dandiset_id")).where(
+        SearchTerm.term >= term, SearchTerm.term < term + "\U0010ffff"
+    )
+
+
 def _matches(session: Session, terms: list[str]) -> Subquery | None:
-    """(dandiset_id, rank) of Dandisets matching the words, or None for "all"."""
+    """(dandiset_id, rank) of Dandisets matching the words, or None for "all".
+
+    Each word must occur in the metadata or in some file of the Dandiset; a word found in
+    a million files costs one row per Dandiset (``search_terms``), not a million. The
+    rank is that of the metadata for all the words (0 when the files supplied some).
+    """
     if not terms:
         return None
     engine = _engine(session, terms)
+    per_term = []
+    for n, term in enumerate(terms):
+        # Each union wrapped in a subquery: SQLite cannot nest compound SELECTs.
+        either = union(engine.metadata_ids(term), _term_ids(term)).subquery(f"term{n}")
+        per_term.append(select(either.c.dandiset_id))
+    found = (intersect(*per_term) if len(per_term) > 1 else per_term[0]).subquery("found")
     meta = engine.metadata_hits().subquery("meta")
-    files = engine.file_hits().subquery("files")
-    both = union_all(
-        select(meta.c.dandiset_id, meta.c.rank),
-        select(files.c.dandiset_id, literal(0.0).label("rank")),
-    ).subquery("hits")
     return (
-        select(both.c.dandiset_id, func.max(both.c.rank).label("rank"))
-        .group_by(both.c.dandiset_id)
+        select(found.c.dandiset_id, func.coalesce(meta.c.rank, 0.0).label("rank"))
+        .outerjoin(meta, meta.c.dandiset_id == found.c.dandiset_id)
         .subquery("matches")
     )
 

@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..db.models import Asset, Dandiset, Version, VersionAsset
-from ..db.search import SearchAsset, SearchDandiset, SearchFacet
+from ..db.search import SearchAsset, SearchDandiset, SearchFacet, SearchTerm
 
 # Facets shown in search; "variable" (NWB types) is indexed as words and counted too.
 FACETS = ("species", "approach", "technique", "standard", "license")
@@ -176,9 +176,46 @@ def _write_document(
 # -- files ----------------------------------------------------------------------------
 
 
-def _upsert(session: Session) -> Any:
+def _upsert(session: Session, table: Any = SearchFacet) -> Any:
     dialect = session.get_bind().dialect.name
-    return (postgresql if dialect == "postgresql" else sqlite).insert(SearchFacet)
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
+
+
+MAX_TERM = 255
+
+
+def _terms(text: str) -> list[str]:
+    return sorted({t[:MAX_TERM] for t in text.split()})
+
+
+def _count_terms(session: Session, dandiset_id: int, terms: list[str]) -> None:
+    if not terms:
+        return
+    insert = _upsert(session, SearchTerm).values(
+        [{"dandiset_id": dandiset_id, "term": t, "files": 1} for t in terms]
+    )
+    session.execute(
+        insert.on_conflict_do_update(
+            index_elements=["dandiset_id", "term"], set_={"files": SearchTerm.files + 1}
+        )
+    )
+
+
+def _uncount_terms(session: Session, dandiset_id: int, terms: list[str]) -> None:
+    if not terms:
+        return
+    where = (SearchTerm.dandiset_id == dandiset_id, SearchTerm.term.in_(terms))
+    session.execute(
+        update(SearchTerm)
+        .where(*where)
+        .values(files=SearchTerm.files - 1)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        delete(SearchTerm)
+        .where(*where, SearchTerm.files <= 0)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def index_asset(session: Session, version: Version, asset: Asset) -> None:
@@ -186,14 +223,11 @@ def index_asset(session: Session, version: Version, asset: Asset) -> None:
     if not version.is_draft:
         return
     meta = asset.metadata_ or {}
+    text = asset_words(asset.path, meta)
     session.add(
-        SearchAsset(
-            dandiset_id=version.dandiset_id,
-            asset_id=asset.id,
-            path=asset.path,
-            words=asset_words(asset.path, meta),
-        )
+        SearchAsset(dandiset_id=version.dandiset_id, asset_id=asset.id, path=asset.path, words=text)
     )
+    _count_terms(session, version.dandiset_id, _terms(text))
     values = asset_facets(asset.path, meta)
     if not values:
         session.flush()
@@ -230,6 +264,8 @@ def unindex_asset(session: Session, version: Version, asset: Asset) -> None:
         .where(SearchAsset.dandiset_id == version.dandiset_id, SearchAsset.asset_id == asset.id)
         .execution_options(synchronize_session=False)
     )
+    meta = asset.metadata_ or {}
+    _uncount_terms(session, version.dandiset_id, _terms(asset_words(asset.path, meta)))
     values = asset_facets(asset.path, asset.metadata_ or {})
     if not values:
         return
@@ -270,6 +306,7 @@ def ensure_built(session: Session) -> int:
 def rebuild_all(session: Session) -> int:
     """Index every draft from scratch (after the migration, or if in doubt)."""
     session.execute(delete(SearchAsset))
+    session.execute(delete(SearchTerm))
     session.execute(delete(SearchFacet))
     session.execute(delete(SearchDandiset))
     drafts = session.scalars(

@@ -13,6 +13,7 @@ branch_labels = None
 depends_on = None
 
 PathString = sa.String(512).with_variant(sa.String(512, collation="C"), "postgresql")
+TermString = sa.String(255).with_variant(sa.String(255, collation="C"), "postgresql")
 RowId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 SQLITE_FTS = """
@@ -87,6 +88,15 @@ def upgrade() -> None:
     op.create_index("ix_search_assets_dandiset_path", "search_assets", ["dandiset_id", "path"])
     op.create_index("ix_search_assets_asset", "search_assets", ["asset_id"])
     op.create_table(
+        "search_terms",
+        sa.Column("dandiset_id", sa.Integer(), nullable=False),
+        sa.Column("term", TermString, nullable=False),
+        sa.Column("files", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(["dandiset_id"], ["dandisets.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("dandiset_id", "term"),
+    )
+    op.create_index("ix_search_terms_term", "search_terms", ["term", "dandiset_id"])
+    op.create_table(
         "search_facets",
         sa.Column("dandiset_id", sa.Integer(), nullable=False),
         sa.Column("facet", sa.String(32), nullable=False),
@@ -132,5 +142,6 @@ def downgrade() -> None:
                 bind.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}_{suffix}")
             bind.exec_driver_sql(f"DROP TABLE IF EXISTS {name}_fts")
     op.drop_table("search_facets")
+    op.drop_table("search_terms")
     op.drop_table("search_assets")
     op.drop_table("search_dandisets")
