@@ -53,6 +53,7 @@ class SearchQuery:
     page: int = 1
     page_size: int = 20
     files_per_dandiset: int = 3
+    with_facets: bool = True  # facet counts cost a query per facet; lists may skip them
 
     def terms(self) -> list[str]:
         return words(self.text).split()[:MAX_TERMS]
@@ -318,7 +319,7 @@ def search(session: Session, user: User | None, query: SearchQuery) -> SearchRes
     return SearchResult(
         count=count,
         hits=hits,
-        facets=_facet_counts(session, base, matches, filters),
+        facets=_facet_counts(session, base, matches, filters) if query.with_facets else {},
         query=query,
     )
 

@@ -38,7 +38,7 @@ def home(request: Request, session: SessionDep, user: WebUser) -> HTMLResponse:
         session, user, search_service.SearchQuery(sort="modified", page_size=6)
     )
     largest = search_service.search(
-        session, user, search_service.SearchQuery(sort="size", page_size=6)
+        session, user, search_service.SearchQuery(sort="size", page_size=6, with_facets=False)
     )
     return render(
         request,
