@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, func, literal, null, select, union_all
+from sqlalchemy import Select, func, null, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 
@@ -370,43 +370,55 @@ class PathEntry:
 def list_folder(
     session: Session, version: Version, path_prefix: str, page: int, page_size: int
 ) -> tuple[int, list[PathEntry]]:
-    """Direct children (folders first by path, then files) of one folder of a version."""
+    """Direct children (folders and files, by path) of one folder of a version.
+
+    Cheap for a folder of 100,000 files: the count comes from the folder totals (files
+    directly inside = the folder's files minus its sub-folders' files), and a page is
+    cut from two index-ordered lists of paths merged, before sizes are looked up for
+    that page only.
+    """
     folder = path_prefix.strip("/")
     row = session.get(Folder, (version.id, folder))
     if row is None:
         raise NotFound("Specified path not found.")
-    sub_folders = select(
-        Folder.path.label("path"),
-        null().label("asset_id"),
-        Folder.file_count.label("files"),
-        Folder.total_size.label("size"),
-    ).where(Folder.version_id == version.id, Folder.parent == folder)
-    files = (
-        select(
-            VersionAsset.path.label("path"),
-            VersionAsset.asset_id.label("asset_id"),
-            literal(1).label("files"),
-            func.coalesce(AssetBlob.size, Zarr.size).label("size"),
-        )
-        .join(Asset, Asset.id == VersionAsset.asset_id)
-        .join(AssetBlob, AssetBlob.id == Asset.blob_id, isouter=True)
-        .join(Zarr, Zarr.id == Asset.zarr_id, isouter=True)
-        .where(VersionAsset.version_id == version.id, VersionAsset.folder == folder)
+    in_folder = (Folder.version_id == version.id, Folder.parent == folder)
+    sub_count, sub_files = session.execute(
+        select(func.count(), func.coalesce(func.sum(Folder.file_count), 0)).where(*in_folder)
+    ).one()
+    count = int(sub_count + row.file_count - sub_files)  # SUM is NUMERIC on PostgreSQL
+    sub_folders = select(Folder.path.label("path"), null().label("asset_id")).where(*in_folder)
+    files = select(VersionAsset.path.label("path"), VersionAsset.asset_id.label("asset_id")).where(
+        VersionAsset.version_id == version.id, VersionAsset.folder == folder
     )
     children = union_all(sub_folders, files).subquery()
-    count = session.scalar(select(func.count()).select_from(children)) or 0
     rows = session.execute(
         select(children).order_by(children.c.path).offset((page - 1) * page_size).limit(page_size)
-    )
-    entries = [
-        PathEntry(
-            path=r.path,
-            asset_id=uuid.UUID(str(r.asset_id)) if r.asset_id is not None else None,
-            file_count=r.files,
-            total_size=r.size or 0,
+    ).all()
+    folder_paths = [r.path for r in rows if r.asset_id is None]
+    asset_ids = [uuid.UUID(str(r.asset_id)) for r in rows if r.asset_id is not None]
+    totals = {
+        f.path: (f.file_count, f.total_size)
+        for f in session.scalars(
+            select(Folder).where(Folder.version_id == version.id, Folder.path.in_(folder_paths))
         )
-        for r in rows
-    ]
+    }
+    sizes = {
+        asset_id: size
+        for asset_id, size in session.execute(
+            select(Asset.id, func.coalesce(AssetBlob.size, Zarr.size))
+            .join(AssetBlob, AssetBlob.id == Asset.blob_id, isouter=True)
+            .join(Zarr, Zarr.id == Asset.zarr_id, isouter=True)
+            .where(Asset.id.in_(asset_ids))
+        )
+    }
+    entries = []
+    for r in rows:
+        if r.asset_id is None:
+            files_below, size = totals.get(r.path, (0, 0))
+            entries.append(PathEntry(r.path, None, files_below, size or 0))
+        else:
+            asset_id = uuid.UUID(str(r.asset_id))
+            entries.append(PathEntry(r.path, asset_id, 1, sizes.get(asset_id) or 0))
     return count, entries
 
 
