@@ -501,10 +501,15 @@ def main() -> int:
     parser.add_argument("--big", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reuse", metavar="DATABASE", help="measure a database kept earlier")
     args = parser.parse_args()
     BIG["n"] = args.big
-    name = f"dandi_bench_{os.getpid()}"
     admin = create_engine(f"{SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    if args.reuse:
+        run(f"{SERVER}/{args.reuse}", args.runs)
+        admin.dispose()
+        return 0
+    name = f"dandi_bench_{os.getpid()}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = f"{SERVER}/{name}"
@@ -514,7 +519,9 @@ def main() -> int:
         load(url, args.dandisets, args.assets, args.big)
         run(url, args.runs)
     finally:
-        if not args.keep:
+        if args.keep:
+            print(f"Kept database {name}; measure it again with --reuse {name}.")
+        else:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()

@@ -43,6 +43,9 @@ SORTS = ("relevance", "name", "modified", "size")
 MAX_TERMS = 16
 MAX_FACET_VALUES = 30
 MAX_PAGE_SIZE = 100
+# Up to this many files, matching files are found by reading a Dandiset's files in path
+# order (stops at the first few matches); above, through the full-text index.
+SCAN_FILES_UP_TO = 50_000
 
 
 @dataclass
@@ -119,12 +122,27 @@ class _Postgres:
             func.ts_rank(tsv, self.tsquery).label("rank"),
         ).where(tsv.op("@@")(self.tsquery))
 
-    def files_of(self, dandiset_id: int, limit: int) -> Select:
+    def files_of(self, dandiset_id: int, limit: int, file_count: int) -> Select:
         tsv = literal_column("search_assets.tsv")
-        return (
-            select(SearchAsset.asset_id, SearchAsset.path)
-            .where(SearchAsset.dandiset_id == dandiset_id, tsv.op("@@")(self.tsquery))
+        if file_count > SCAN_FILES_UP_TO:
+            return (
+                select(SearchAsset.asset_id, SearchAsset.path)
+                .where(SearchAsset.dandiset_id == dandiset_id, tsv.op("@@")(self.tsquery))
+                .order_by(SearchAsset.path)
+                .limit(limit)
+            )
+        # A Dandiset's files in path order, tested one by one until enough match: cheaper
+        # than the GIN index, whose posting lists for a common prefix span all files.
+        files = (
+            select(SearchAsset.asset_id, SearchAsset.path, tsv.label("tsv"))
+            .where(SearchAsset.dandiset_id == dandiset_id)
             .order_by(SearchAsset.path)
+            .cte("files")
+            .prefix_with("MATERIALIZED")
+        )
+        return (
+            select(files.c.asset_id, files.c.path)
+            .where(files.c.tsv.op("@@")(self.tsquery))
             .limit(limit)
         )
 
@@ -171,7 +189,7 @@ class _SQLite:
             .subquery("afts")
         )
 
-    def files_of(self, dandiset_id: int, limit: int) -> Select:
+    def files_of(self, dandiset_id: int, limit: int, file_count: int) -> Select:
         fts = self._matching_files()
         return (
             select(SearchAsset.asset_id, SearchAsset.path)
@@ -263,27 +281,39 @@ def _filtered(
 def _facet_counts(
     session: Session, base: Select, matches: Subquery | None, filters: dict[str, list[str]]
 ) -> dict[str, list[tuple[str, int]]]:
-    counts: dict[str, list[tuple[str, int]]] = {}
-    for facet in ALL_FACETS:
+    """Counts per facet value. Facets without a selection share one set of Dandisets, so
+    they are counted together in one query; each selected facet needs a set of its own."""
+    counts: dict[str, list[tuple[str, int]]] = {facet: [] for facet in ALL_FACETS}
+    groups: dict[str | None, list[str]] = {None: [f for f in ALL_FACETS if not filters.get(f)]}
+    groups.update({f: [f] for f in ALL_FACETS if filters.get(f)})
+    for skip, facets in groups.items():
+        if not facets:
+            continue
         # correlate(None): the ids are a subquery of their own, not tied to the outer FROM.
         ids = (
-            _filtered(base, matches, filters, skip=facet)
+            _filtered(base, matches, filters, skip=skip)
             .with_only_columns(Dandiset.id)
             .correlate(None)
         )
-        if facet == "embargo":
-            key: Any = Dandiset.embargo_status
-            stmt = select(key, func.count()).where(Dandiset.id.in_(ids)).group_by(key)
-        else:
-            key = SearchFacet.value
-            stmt = (
-                select(key, func.count())
-                .where(SearchFacet.facet == facet, SearchFacet.dandiset_id.in_(ids))
-                .group_by(key)
+        named = [f for f in facets if f != "embargo"]
+        if named:
+            rows = session.execute(
+                select(SearchFacet.facet, SearchFacet.value, func.count())
+                .where(SearchFacet.facet.in_(named), SearchFacet.dandiset_id.in_(ids))
+                .group_by(SearchFacet.facet, SearchFacet.value)
             )
-        rows = session.execute(stmt.order_by(func.count().desc(), key).limit(MAX_FACET_VALUES))
-        counts[facet] = [(str(getattr(v, "value", v)), n) for v, n in rows]
-    return counts
+            for facet, value, n in rows:
+                counts[facet].append((value, n))
+        if "embargo" in facets:
+            status = Dandiset.embargo_status
+            rows = session.execute(
+                select(status, func.count()).where(Dandiset.id.in_(ids)).group_by(status)
+            )
+            counts["embargo"] = [(str(getattr(v, "value", v)), n) for v, n in rows]
+    return {
+        facet: sorted(values, key=lambda item: (-item[1], item[0]))[:MAX_FACET_VALUES]
+        for facet, values in counts.items()
+    }
 
 
 def _order(stmt: Select, sort: str, matches: Subquery | None) -> Select:
@@ -308,13 +338,18 @@ def search(session: Session, user: User | None, query: SearchQuery) -> SearchRes
     base = _visible(session, user)
     matches = _matches(session, terms)
     stmt = _filtered(base, matches, filters)
-    count = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rank = matches.c.rank if matches is not None else literal(0.0)
+    # The total comes with the page (a window count), so the matches are found once.
+    columns = (Dandiset.id, rank.label("rank"), func.count().over().label("total"))
     page = session.execute(
-        _order(stmt.with_only_columns(Dandiset.id, rank.label("rank")), query.sort, matches)
+        _order(stmt.with_only_columns(*columns), query.sort, matches)
         .offset((query.page - 1) * query.page_size)
         .limit(query.page_size)
     ).all()
+    if page:
+        count = page[0].total
+    else:  # beyond the last page
+        count = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     hits = _describe(session, [(r[0], float(r[1] or 0)) for r in page], terms, query)
     return SearchResult(
         count=count,
@@ -352,7 +387,9 @@ def _describe(
         files: list[FileHit] = []
         more = False
         if engine is not None and query.files_per_dandiset:
-            rows = session.execute(engine.files_of(dandiset_id, query.files_per_dandiset + 1)).all()
+            count = totals[version.id][0]
+            limit = query.files_per_dandiset + 1
+            rows = session.execute(engine.files_of(dandiset_id, limit, count)).all()
             more = len(rows) > query.files_per_dandiset
             files = [FileHit(str(a), p) for a, p in rows[: query.files_per_dandiset]]
         description = str((version.metadata_ or {}).get("description") or "")
