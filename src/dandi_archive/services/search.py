@@ -18,8 +18,10 @@ from sqlalchemy import (
     Float,
     Integer,
     Select,
+    String,
     Subquery,
     and_,
+    cast,
     exists,
     func,
     intersect,
@@ -28,6 +30,7 @@ from sqlalchemy import (
     select,
     text,
     union,
+    union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -244,12 +247,19 @@ def _term_ids(term: str) -> Select:
     )
 
 
-def _matches(session: Session, terms: list[str]) -> Subquery | None:
-    """(dandiset_id, rank) of Dandisets matching the words, or None for "all".
+@dataclass
+class _Matches:
+    found: Subquery  # dandiset_id of every Dandiset matching the words
+    ranked: Subquery  # the same with the rank of their metadata, for ordering a page
+
+
+def _matches(session: Session, terms: list[str]) -> _Matches | None:
+    """Dandisets matching the words (None: no words, all match).
 
     Each word must occur in the metadata or in some file of the Dandiset; a word found in
     a million files costs one row per Dandiset (``search_terms``), not a million. The
-    rank is that of the metadata for all the words (0 when the files supplied some).
+    rank is that of the metadata for all the words (0 when the files supplied some); it
+    is computed only for ordering, as it reads every matching document.
     """
     if not terms:
         return None
@@ -259,13 +269,15 @@ def _matches(session: Session, terms: list[str]) -> Subquery | None:
         # Each union wrapped in a subquery: SQLite cannot nest compound SELECTs.
         either = union(engine.metadata_ids(term), _term_ids(term)).subquery(f"term{n}")
         per_term.append(select(either.c.dandiset_id))
-    found = (intersect(*per_term) if len(per_term) > 1 else per_term[0]).subquery("found")
+    found = intersect(*per_term) if len(per_term) > 1 else per_term[0]
+    ids, again = found.subquery("found"), found.subquery("found_ranked")
     meta = engine.metadata_hits().subquery("meta")
-    return (
-        select(found.c.dandiset_id, func.coalesce(meta.c.rank, 0.0).label("rank"))
-        .outerjoin(meta, meta.c.dandiset_id == found.c.dandiset_id)
+    ranked = (
+        select(again.c.dandiset_id, func.coalesce(meta.c.rank, 0.0).label("rank"))
+        .outerjoin(meta, meta.c.dandiset_id == again.c.dandiset_id)
         .subquery("matches")
     )
+    return _Matches(found=ids, ranked=ranked)
 
 
 def _filtered(
@@ -282,43 +294,46 @@ def _facet_counts(
     session: Session, base: Select, matches: Subquery | None, filters: dict[str, list[str]]
 ) -> dict[str, list[tuple[str, int]]]:
     """Counts per facet value. Facets without a selection share one set of Dandisets, so
-    they are counted together in one query; each selected facet needs a set of its own."""
+    they are counted together in one statement; each selected facet needs a set of its
+    own (its counts ignore its own selection)."""
     counts: dict[str, list[tuple[str, int]]] = {facet: [] for facet in ALL_FACETS}
     groups: dict[str | None, list[str]] = {None: [f for f in ALL_FACETS if not filters.get(f)]}
     groups.update({f: [f] for f in ALL_FACETS if filters.get(f)})
     for skip, facets in groups.items():
         if not facets:
             continue
-        # correlate(None): the ids are a subquery of their own, not tied to the outer FROM.
         ids = (
             _filtered(base, matches, filters, skip=skip)
-            .with_only_columns(Dandiset.id)
-            .correlate(None)
+            .with_only_columns(Dandiset.id.label("id"))
+            .cte(f"ids_{skip or 'all'}")
         )
+        parts = []
         named = [f for f in facets if f != "embargo"]
         if named:
-            rows = session.execute(
-                select(SearchFacet.facet, SearchFacet.value, func.count())
-                .where(SearchFacet.facet.in_(named), SearchFacet.dandiset_id.in_(ids))
+            parts.append(
+                select(SearchFacet.facet, SearchFacet.value, func.count().label("n"))
+                .where(SearchFacet.facet.in_(named), SearchFacet.dandiset_id.in_(select(ids.c.id)))
                 .group_by(SearchFacet.facet, SearchFacet.value)
             )
-            for facet, value, n in rows:
-                counts[facet].append((value, n))
         if "embargo" in facets:
-            status = Dandiset.embargo_status
-            rows = session.execute(
-                select(status, func.count()).where(Dandiset.id.in_(ids)).group_by(status)
+            status = cast(Dandiset.embargo_status, String)
+            parts.append(
+                select(literal("embargo").label("facet"), status.label("value"), func.count())
+                .where(Dandiset.id.in_(select(ids.c.id)))
+                .group_by(status)
             )
-            counts["embargo"] = [(str(getattr(v, "value", v)), n) for v, n in rows]
+        statement = union_all(*parts) if len(parts) > 1 else parts[0]
+        for facet, value, n in session.execute(statement):
+            counts[facet].append((str(value), n))
     return {
         facet: sorted(values, key=lambda item: (-item[1], item[0]))[:MAX_FACET_VALUES]
         for facet, values in counts.items()
     }
 
 
-def _order(stmt: Select, sort: str, matches: Subquery | None) -> Select:
-    if sort == "relevance" and matches is not None:
-        return stmt.order_by(matches.c.rank.desc(), Dandiset.modified.desc(), Dandiset.id)
+def _order(stmt: Select, sort: str, ranked: Subquery | None) -> Select:
+    if sort == "relevance" and ranked is not None:
+        return stmt.order_by(ranked.c.rank.desc(), Dandiset.modified.desc(), Dandiset.id)
     if sort == "name":
         return stmt.order_by(func.lower(SearchDandiset.title), Dandiset.id)
     if sort == "size":
@@ -337,12 +352,13 @@ def search(session: Session, user: User | None, query: SearchQuery) -> SearchRes
     terms = query.terms()
     base = _visible(session, user)
     matches = _matches(session, terms)
-    stmt = _filtered(base, matches, filters)
-    rank = matches.c.rank if matches is not None else literal(0.0)
+    ranked = matches.ranked if matches is not None else None
+    stmt = _filtered(base, ranked, filters)
+    rank = ranked.c.rank if ranked is not None else literal(0.0)
     # The total comes with the page (a window count), so the matches are found once.
     columns = (Dandiset.id, rank.label("rank"), func.count().over().label("total"))
     page = session.execute(
-        _order(stmt.with_only_columns(*columns), query.sort, matches)
+        _order(stmt.with_only_columns(*columns), query.sort, ranked)
         .offset((query.page - 1) * query.page_size)
         .limit(query.page_size)
     ).all()
@@ -354,7 +370,11 @@ def search(session: Session, user: User | None, query: SearchQuery) -> SearchRes
     return SearchResult(
         count=count,
         hits=hits,
-        facets=_facet_counts(session, base, matches, filters) if query.with_facets else {},
+        facets=(
+            _facet_counts(session, base, matches.found if matches else None, filters)
+            if query.with_facets
+            else {}
+        ),
         query=query,
     )
 
