@@ -422,7 +422,9 @@ def run(url: str, runs: int) -> None:
 
     with archive.db.session() as session:
         common = search_service.search(session, None, search_service.SearchQuery(text=""))
-    print(f"\n{common.count:,} Dandisets visible; per query {runs} runs (ms, median / p99):")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\nLoad average {load} on {os.cpu_count()} CPUs (figures inflate with it).")
+    print(f"{common.count:,} Dandisets visible; per query {runs} runs (ms, median / p99):")
     vocab = vocabulary(random.Random(1))  # the words the load used (same seed)
     cases = {
         "text: one common word": search(text=vocab[0]),
