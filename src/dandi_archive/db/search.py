@@ -92,7 +92,7 @@ def include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
     """Alembic ``include_object`` hook: the per-engine full-text objects (FTS5 tables,
-    generated ``tsv`` columns and their GIN indexes) are made by migration 0003 and are
+    generated ``tsv`` columns and their GIN indexes) are made by migration 0004 and are
     not models, so schema comparisons leave them out."""
     if type_ == "table" and name and name.startswith(FULL_TEXT_TABLES):
         return False
