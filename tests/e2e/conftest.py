@@ -119,7 +119,10 @@ def live_archive(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Liv
         # Production layout: jobs on a Celery worker, two stateless API processes.
         env["DANDI_ARCHIVE_BROKER_URL"] = BROKERS[broker]
         env["DANDI_ARCHIVE_QUEUE"] = f"dandi-test-{uuid.uuid4().hex[:8]}"
-        worker = [str(BIN / "dandi-archive"), "worker", "--", "--concurrency", "2"]
+        # A node name of its own: two workers named celery@<host> on one broker (other
+        # test runs on this machine) make the second one die on its control queue.
+        node = f"{env['DANDI_ARCHIVE_QUEUE']}@%h"
+        worker = [str(BIN / "dandi-archive"), "worker", "--", "--concurrency", "2", "-n", node]
         processes.append(subprocess.Popen(worker, env=env, stdout=log, stderr=log))
         serve += ["--workers", "2"]
     _cli("user", "create", "owner@example.org", "--name", "Jane Doe", env=env)
