@@ -375,3 +375,28 @@ def test_publish_from_the_page(api):
     landing = web.get(f"/dandiset/{dandiset}")
     assert f"version <strong>{published[0]}</strong>" in landing.text
     assert f"(Version {published[0]})" in landing.text
+
+
+def test_zarr_assets_in_the_file_browser(api):
+    key = make_account(api, "owner@example.org")
+    dandiset = api.create_dandiset(key)
+    zarr_id = api.create_zarr(key, dandiset, "sample.ome.zarr")
+    api.put_zarr_files(key, zarr_id, {"zarr.json": b'{"zarr_format": 3}', "a/c/0": b"chunk"})
+    api.finalize_zarr(key, zarr_id)
+    r = api.post(
+        f"/api/dandisets/{dandiset}/versions/draft/assets/",
+        key,
+        json={"metadata": {"path": "sub-1/sample.ome.zarr"}, "zarr_id": zarr_id},
+    )
+    assert r.status_code == 200, r.text
+    asset_id = r.json()["asset_id"]
+    web = Browser(api)
+    folder = web.get(f"/dandiset/{dandiset}/draft/files", params={"location": "sub-1"})
+    assert "sample.ome.zarr" in folder.text
+    assert f"/api/assets/{asset_id}/download/" not in folder.text  # no single-file download
+    page = web.get(f"/dandiset/{dandiset}/draft/files/{asset_id}")
+    assert page.status_code == 200 and f"/api/zarr/{zarr_id}/" in page.text
+    # Searchable by its path and counted under the OME/NGFF standard.
+    found = api.get("/api/search/", params={"q": "sample zarr"}).json()
+    assert [h["identifier"] for h in found["results"]] == [dandiset]
+    assert {f["value"] for f in found["facets"]["standard"]} == {"OME/NGFF Standard"}
