@@ -196,3 +196,49 @@ def test_publish_interrupted_before_commit_is_resumed_by_the_sweep(api):
     ]
     assert versions == ["draft", planned]
     assert api.get(f"/api/dandisets/{dandiset}/").json()["draft_version"]["status"] == "Published"
+
+
+def test_published_zarr_stays_frozen_while_the_draft_changes(api):
+    from ..helpers import zarr_checksum_of
+
+    key = api.make_user()
+    old = {"zarr.json": b'{"zarr_format": 3, "node_type": "group"}', "a/c/0": b"old chunk"}
+    dandiset = valid_dandiset(api, key, {"notes.txt": b"notes"})
+    zarr_id = api.create_zarr(key, dandiset, "image.zarr")
+    r = api.post(
+        f"/api/dandisets/{dandiset}/versions/draft/assets/",
+        key,
+        json={"metadata": {"path": "image.zarr", "schemaKey": "Asset"}, "zarr_id": zarr_id},
+    )
+    assert r.status_code == 200, r.text
+    api.put_zarr_files(key, zarr_id, old)
+    api.finalize_zarr(key, zarr_id)
+    version = publish(api, key, dandiset)
+
+    published = api.get(
+        f"/api/dandisets/{dandiset}/versions/{version}/assets/", params={"metadata": 1}
+    ).json()["results"]
+    frozen = next(a for a in published if a["path"] == "image.zarr")
+    assert frozen["zarr"] != zarr_id
+    assert frozen["metadata"]["digest"]["dandi:dandi-zarr-checksum"] == zarr_checksum_of(old)
+    assert frozen["metadata"]["datePublished"]
+
+    api.put_zarr_files(key, zarr_id, {"a/c/0": b"new chunk"})
+    api.finalize_zarr(key, zarr_id)
+
+    def read(zid: str, path: str) -> bytes:
+        r = api.get(
+            f"/api/zarr/{zid}/files/",
+            params={"prefix": path, "download": "true"},
+            follow_redirects=False,
+        )
+        return api.get(r.headers["Location"]).content
+
+    assert read(frozen["zarr"], "a/c/0") == b"old chunk"
+    assert read(zarr_id, "a/c/0") == b"new chunk"
+    again = api.get(f"/api/dandisets/{dandiset}/versions/{version}/assets/", params={"metadata": 1})
+    assert again.json()["results"] == published
+    draft = api.get(
+        f"/api/dandisets/{dandiset}/versions/draft/assets/", params={"path": "image.zarr"}
+    )
+    assert draft.json()["results"][0]["zarr"] == zarr_id

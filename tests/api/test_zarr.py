@@ -445,15 +445,13 @@ def test_deleting_the_dandiset_removes_its_zarr_objects(api, owner, dandiset, za
     assert api.get(f"/api/zarr/{zarr_id}/").status_code == 404
 
 
-def test_publishing_zarrs_is_refused_until_zarrs_can_be_frozen(api, owner, dandiset, zarr_id):
+def test_publishing_waits_for_zarrs_to_be_complete(api, owner, dandiset, zarr_id):
     add_zarr_asset(api, owner, dandiset, zarr_id)
-    uploaded(api, owner, zarr_id)
+    api.put_zarr_files(owner, zarr_id, {"a/b": b"not finalized yet"})
     api.wait_for_jobs()
-    info = api.get(f"/api/dandisets/{dandiset}/versions/draft/info/").json()
-    assert info["status"] == "Valid", info
     r = api.post(f"/api/dandisets/{dandiset}/versions/draft/publish/", owner)
-    assert r.status_code == 400
-    assert "zarrs" in r.json()["detail"]
+    assert r.status_code == 409
+    assert r.json()["detail"]
     assert api.get(f"/api/dandisets/{dandiset}/versions/").json()["count"] == 1
 
 

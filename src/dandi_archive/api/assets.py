@@ -7,11 +7,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy.orm import Session
 
 from ..archive import Archive
 from ..db.models import Asset, Dandiset
 from ..services import assets as service
-from ..services import metadata as md
 from ..services.dandisets import get_dandiset
 from ..services.errors import BadRequest, Conflict
 from ..services.versions import get_readable_version
@@ -28,13 +28,20 @@ def is_embargoed(dandiset: Dandiset) -> bool:
     return dandiset.embargo_status != "OPEN"
 
 
-def full_metadata(archive: Archive, asset: Asset, embargoed: bool) -> dict[str, Any]:
-    return md.asset_full_metadata(archive, asset, embargoed=embargoed)
+def full_metadata(
+    archive: Archive, session: Session, asset: Asset, embargoed: bool
+) -> dict[str, Any]:
+    return service.documents(archive, session, [asset], embargoed=embargoed)[0]
 
 
 def asset_out(
-    archive: Archive, asset: Asset, *, metadata: bool, embargoed: bool = False
+    archive: Archive,
+    asset: Asset,
+    *,
+    session: Session | None = None,
+    embargoed: bool = False,
 ) -> AssetOut:
+    """An asset for the API; with its full metadata when given a ``session``."""
     return AssetOut(
         asset_id=asset.id,
         blob=asset.blob_id,
@@ -43,7 +50,7 @@ def asset_out(
         size=asset.size,
         created=asset.created,
         modified=asset.modified,
-        metadata=full_metadata(archive, asset, embargoed) if metadata else None,
+        metadata=full_metadata(archive, session, asset, embargoed) if session else None,
     )
 
 
@@ -108,14 +115,14 @@ def list_assets(
     # metadata dicts are already plain JSON and are attached as they are: having
     # pydantic walk and re-encode a thousand nested documents per page was a fifth of
     # the cost of a metadata=true page.
-    results = []
-    for asset in page.assets:
-        result = asset_out(archive, asset, metadata=False).model_dump(
-            mode="json", exclude={"metadata"}
-        )
-        if metadata:
-            result["metadata"] = full_metadata(archive, asset, embargoed)
-        results.append(result)
+    results = [
+        asset_out(archive, asset).model_dump(mode="json", exclude={"metadata"})
+        for asset in page.assets
+    ]
+    if metadata:
+        documents = service.documents(archive, session, page.assets, embargoed=embargoed)
+        for result, document in zip(results, documents, strict=True):
+            result["metadata"] = document
     return JSONResponse(paginated(request, params, page.count, results, page.has_next))
 
 
@@ -132,7 +139,7 @@ def create_asset(
         archive, session, user, dandiset_id, version, body.metadata, body.blob_id, body.zarr_id
     )
     embargoed = is_embargoed(get_dandiset(session, dandiset_id))
-    return asset_out(archive, asset, metadata=True, embargoed=embargoed)
+    return asset_out(archive, asset, session=session, embargoed=embargoed)
 
 
 @router.get("/paths/", response_model=Page[PathEntryOut], summary="Folders and files in a folder")
@@ -176,7 +183,7 @@ def get_asset_metadata(
 ) -> dict[str, Any]:
     dandiset, found = get_readable_version(session, user, dandiset_id, version)
     asset = service.get_asset_in_version(session, found, asset_id)
-    return full_metadata(archive, asset, is_embargoed(dandiset))
+    return full_metadata(archive, session, asset, is_embargoed(dandiset))
 
 
 @router.put("/{asset_id}/", response_model=AssetOut, summary="Replace an asset of the draft")
@@ -201,7 +208,7 @@ def update_asset(
         body.zarr_id,
     )
     embargoed = is_embargoed(get_dandiset(session, dandiset_id))
-    return asset_out(archive, asset, metadata=True, embargoed=embargoed)
+    return asset_out(archive, asset, session=session, embargoed=embargoed)
 
 
 @router.delete("/{asset_id}/", status_code=204, summary="Remove an asset from the draft")
@@ -228,7 +235,7 @@ def get_asset_info(
 ) -> AssetOut:
     dandiset, found = get_readable_version(session, user, dandiset_id, version)
     asset = service.get_asset_in_version(session, found, asset_id)
-    return asset_out(archive, asset, metadata=True, embargoed=is_embargoed(dandiset))
+    return asset_out(archive, asset, session=session, embargoed=is_embargoed(dandiset))
 
 
 @router.get("/{asset_id}/validation/", response_model=AssetValidation, summary="Validation state")
@@ -265,7 +272,7 @@ def asset_metadata(
     archive: ArchiveDep, session: SessionDep, user: UserDep, asset_id: str
 ) -> dict[str, Any]:
     asset, embargoed = service.get_readable_asset(session, user, asset_id)
-    return full_metadata(archive, asset, embargoed)
+    return full_metadata(archive, session, asset, embargoed)
 
 
 @by_id.api_route(
@@ -273,7 +280,7 @@ def asset_metadata(
 )
 def asset_info(archive: ArchiveDep, session: SessionDep, user: UserDep, asset_id: str) -> AssetOut:
     asset, embargoed = service.get_readable_asset(session, user, asset_id)
-    return asset_out(archive, asset, metadata=True, embargoed=embargoed)
+    return asset_out(archive, asset, session=session, embargoed=embargoed)
 
 
 @by_id.api_route("/{asset_id}/download/", methods=["GET", "HEAD"], summary="Download (redirect)")

@@ -374,7 +374,6 @@ class Asset(Base):
         _enum(AssetStatus, "asset_status"), default=AssetStatus.PENDING, index=True
     )
     validation_errors: Mapped[list[dict[str, str]]] = mapped_column(JSONDocument, default=list)
-    published: Mapped[bool] = mapped_column(Boolean, default=False)
     created: Mapped[datetime] = mapped_column(default=utcnow)
     modified: Mapped[datetime] = mapped_column(default=utcnow)
 

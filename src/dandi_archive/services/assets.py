@@ -8,6 +8,7 @@ Dandisets never wait for each other.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -194,9 +195,9 @@ def _detach(session: Session, version: Version, asset: Asset) -> None:
     paths.remove_from_folders(session, version.id, link.path, asset.size)
     search_index.unindex_asset(session, version, asset)
     session.flush()
+    # An asset no version holds any more (a published one always is) goes too.
     if (
-        not asset.published
-        and session.scalar(
+        session.scalar(
             select(VersionAsset.asset_id).where(VersionAsset.asset_id == asset.id).limit(1)
         )
         is None
@@ -434,3 +435,44 @@ def get_readable_asset(session: Session, user: User | None, asset_id: str) -> tu
     if not any(is_owner(session, d.id, user) for d in dandisets):
         require_readable(session, dandisets[0], user)
     return asset, True
+
+
+def publication_stamps(
+    session: Session, asset_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """``datePublished`` and ``publishedBy`` of each asset that is in a published version.
+
+    They are those of the first version that published the asset. Derived, not stored:
+    publishing writes nothing into the (possibly 100,000) asset rows it shares, and an
+    asset's document is the same in every version that holds it.
+    """
+    ids = list(asset_ids)
+    if not ids:
+        return {}
+    first = {
+        asset_id: version_id
+        for asset_id, version_id in session.execute(
+            select(VersionAsset.asset_id, func.min(Version.id))
+            .join(Version, Version.id == VersionAsset.version_id)
+            .where(VersionAsset.asset_id.in_(ids), Version.version != "draft")
+            .group_by(VersionAsset.asset_id)
+        )
+    }
+    versions = {
+        vid: {"datePublished": meta.get("datePublished"), "publishedBy": meta.get("publishedBy")}
+        for vid, meta in session.execute(
+            select(Version.id, Version.metadata_).where(Version.id.in_(set(first.values())))
+        )
+    }
+    return {asset_id: versions[vid] for asset_id, vid in first.items()}
+
+
+def documents(
+    archive: Archive, session: Session, assets: list[Asset], *, embargoed: bool
+) -> list[dict[str, Any]]:
+    """The full metadata documents of these assets, as clients see them."""
+    stamps = publication_stamps(session, [a.id for a in assets])
+    return [
+        md.asset_full_metadata(archive, a, embargoed=embargoed, publication=stamps.get(a.id))
+        for a in assets
+    ]

@@ -79,7 +79,7 @@ def unembargo(archive: Archive, dandiset_id: int) -> None:
         # Asset documents say "embargoed" until re-validated as open.
         session.execute(
             update(Asset)
-            .where(Asset.id.in_(_assets_of(draft.id)), Asset.published.is_(False))
+            .where(Asset.id.in_(_assets_of(draft.id)))  # never published: it was embargoed
             .values(status=AssetStatus.PENDING)
             .execution_options(synchronize_session=False)
         )

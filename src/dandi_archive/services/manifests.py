@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..db.models import Asset, EmbargoStatus, Version, VersionAsset
-from . import metadata as md
+from .assets import documents
 
 if TYPE_CHECKING:
     from ..archive import Archive
@@ -60,8 +60,13 @@ def iter_asset_metadata(
         .order_by(VersionAsset.path)
         .execution_options(yield_per=batch)
     )
+    batch_rows: list[Asset] = []
     for asset in session.scalars(query):
-        yield md.asset_full_metadata(archive, asset)
+        batch_rows.append(asset)
+        if len(batch_rows) == batch:
+            yield from documents(archive, session, batch_rows, embargoed=False)
+            batch_rows = []
+    yield from documents(archive, session, batch_rows, embargoed=False)
 
 
 def write_manifests(archive: Archive, version_id: int) -> None:

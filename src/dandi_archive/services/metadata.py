@@ -206,9 +206,18 @@ def is_same_asset_metadata(stored: dict[str, Any], incoming: dict[str, Any]) -> 
 
 
 def asset_full_metadata(
-    archive: Archive, asset: Asset, *, embargoed_until: str | None = None, embargoed: bool = False
+    archive: Archive,
+    asset: Asset,
+    *,
+    embargoed_until: str | None = None,
+    embargoed: bool = False,
+    publication: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """An asset's metadata as clients see it: stored fields plus computed ones."""
+    """An asset's metadata as clients see it: stored fields plus computed ones.
+
+    ``publication`` holds ``datePublished`` and ``publishedBy`` of an asset that a
+    published version holds (see ``services.assets.publication_stamps``).
+    """
     # Computed from rows that never change once published (the blob and its digests),
     # so a published asset's document is as frozen as its stored metadata.
     meta = dict(asset.metadata_)
@@ -234,6 +243,8 @@ def asset_full_metadata(
     elif asset.zarr is not None:
         meta.update(zarr_metadata(archive, asset.zarr))
         meta["contentUrl"] = [download, meta["contentUrl"]]
+    if publication:
+        meta.update(publication)
     return meta
 
 

@@ -16,13 +16,11 @@ DOI; both are resumed by the sweep if interrupted.
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, func, insert, literal, select, update
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from ..db.models import (
@@ -36,10 +34,10 @@ from ..db.models import (
     VersionAsset,
     VersionStatus,
 )
-from . import dois, zarrs
+from . import dois, paths, zarr_freeze, zarrs
 from . import metadata as md
 from .dandisets import get_dandiset
-from .errors import BadRequest, Conflict, Locked
+from .errors import ArchiveError, BadRequest, Conflict, Locked
 from .manifests import manifest_prefix
 from .paths import version_totals
 from .permissions import require_owner
@@ -81,7 +79,12 @@ def _check_publishable(session: Session, dandiset: Dandiset, draft: Version) -> 
     count, _ = version_totals(session, [draft.id])[draft.id]
     if count == 0:
         raise BadRequest("An empty Dandiset cannot be published; upload files first.")
-    zarrs.refuse_publishing_zarrs(session, draft)
+    unfinished = zarrs.unfinished_zarrs(session, draft)
+    if unfinished:
+        raise Conflict(
+            f"Zarr(s) {', '.join(unfinished)} are not Complete yet; finish their upload "
+            "(finalize) and wait for the checksum before publishing."
+        )
     member = select(VersionAsset.asset_id).where(VersionAsset.version_id == draft.id)
     rows = session.execute(
         select(Asset.status, func.count())
@@ -157,7 +160,12 @@ def publish_draft(archive: Archive, draft_id: int) -> None:
             _refuse(archive, draft_id, errors)
             return
         version.metadata_ = metadata
-        _share_assets(session, draft, version, published_by, now)
+        try:
+            _share_assets(archive, session, draft, version)
+        except ArchiveError as exc:  # a Zarr changed since the request was accepted
+            session.rollback()
+            _refuse(archive, draft_id, [{"field": "", "message": exc.message}])
+            return
         draft.status = VersionStatus.PUBLISHED
         draft.publish_request = None
         dandiset.modified = now
@@ -201,10 +209,20 @@ def published_metadata(
     return populated
 
 
-def _share_assets(
-    session: Session, draft: Version, version: Version, published_by: dict, now: datetime
-) -> None:
-    """Give the new version the draft's assets and folders, in three statements."""
+def _share_assets(archive: Archive, session: Session, draft: Version, version: Version) -> None:
+    """Give the new version the draft's assets and folders, set-based.
+
+    Blob assets are shared as they are (their rows never change again; see
+    :func:`publication_stamps`). A Zarr can still change in the draft, so each Zarr
+    asset is replaced in the version by one showing a frozen copy of its Zarr.
+    """
+    zarr_assets = list(
+        session.scalars(
+            select(Asset)
+            .join(VersionAsset, VersionAsset.asset_id == Asset.id)
+            .where(VersionAsset.version_id == draft.id, Asset.zarr_id.is_not(None))
+        )
+    )
     session.execute(
         insert(VersionAsset).from_select(
             ["version_id", "asset_id", "path", "folder"],
@@ -213,9 +231,32 @@ def _share_assets(
                 VersionAsset.asset_id,
                 VersionAsset.path,
                 VersionAsset.folder,
-            ).where(VersionAsset.version_id == draft.id),
+            )
+            .join(Asset, Asset.id == VersionAsset.asset_id)
+            .where(VersionAsset.version_id == draft.id, Asset.zarr_id.is_(None)),
         )
     )
+    for live in zarr_assets:
+        frozen = zarr_freeze.freeze(archive, session, live.zarr)
+        copy = Asset(
+            path=live.path,
+            zarr_id=frozen.id,
+            metadata_=live.metadata_,
+            status=live.status,
+            validation_errors=live.validation_errors,
+            created=live.created,
+            modified=live.modified,
+        )
+        session.add(copy)
+        session.flush()
+        session.add(
+            VersionAsset(
+                version_id=version.id,
+                asset_id=copy.id,
+                path=live.path,
+                folder=paths.parent_of(live.path),
+            )
+        )
     session.execute(
         insert(Folder).from_select(
             ["version_id", "path", "parent", "file_count", "total_size"],
@@ -228,21 +269,3 @@ def _share_assets(
             ).where(Folder.version_id == draft.id),
         )
     )
-    # Assets published for the first time get their publication record, once.
-    stamp = {"datePublished": md.iso(now), "publishedBy": published_by}
-    session.execute(
-        update(Asset)
-        .where(
-            Asset.id.in_(select(VersionAsset.asset_id).where(VersionAsset.version_id == draft.id)),
-            Asset.published.is_(False),
-        )
-        .values(published=True, metadata_=_json_merge(session, Asset.metadata_, stamp))
-        .execution_options(synchronize_session=False)
-    )
-
-
-def _json_merge(session: Session, column: Any, extra: dict[str, Any]) -> Any:
-    """SQL for ``column`` with the keys of ``extra`` added, on PostgreSQL and SQLite."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column.op("||", return_type=JSONB)(bindparam(None, extra, type_=JSONB))
-    return func.json_patch(column, json.dumps(extra))

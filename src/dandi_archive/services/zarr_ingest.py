@@ -128,7 +128,8 @@ def _assets_changed(archive: Archive, zarr_id: uuid.UUID) -> None:
             archive.defer(session, "validate_version", version_id=version_id)
         asset_ids = list(
             session.scalars(
-                select(Asset.id).where(Asset.zarr_id == zarr_id, Asset.published.is_(False))
+                # Published versions show frozen Zarrs, never this live one.
+                select(Asset.id).where(Asset.zarr_id == zarr_id)
             )
         )
         session.execute(

@@ -471,17 +471,17 @@ def _seen_row(zarr_id: uuid.UUID, path: str, info: ObjectInfo | None, now: datet
     }
 
 
-def refuse_publishing_zarrs(session: Session, draft: Version) -> None:
-    """Until publishing freezes Zarrs (see README, "Publishing Zarrs"), a version with
-    Zarr assets would follow later changes of the draft's Zarrs: refuse, as upstream."""
-    has_zarr = session.scalar(
-        select(VersionAsset.asset_id)
-        .join(Asset, Asset.id == VersionAsset.asset_id)
-        .where(VersionAsset.version_id == draft.id, Asset.zarr_id.is_not(None))
-        .limit(1)
+def unfinished_zarrs(session: Session, draft: Version) -> list[str]:
+    """Paths of the draft's Zarr assets whose Zarr is not Complete (cannot be frozen)."""
+    return list(
+        session.scalars(
+            select(VersionAsset.path)
+            .join(Asset, Asset.id == VersionAsset.asset_id)
+            .join(Zarr, Zarr.id == Asset.zarr_id)
+            .where(VersionAsset.version_id == draft.id, Zarr.status != ZarrStatus.COMPLETE)
+            .order_by(VersionAsset.path)
+        )
     )
-    if has_zarr is not None:
-        raise BadRequest("Cannot publish dandisets which contain zarrs (not supported yet).")
 
 
 def ngff_errors(asset: Asset) -> list[dict[str, str]]:

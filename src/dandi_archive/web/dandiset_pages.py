@@ -211,7 +211,7 @@ def asset(
     dandiset, found = version_service.get_readable_version(session, user, dandiset_id, version)
     item = asset_service.get_asset_in_version(session, found, asset_id)
     embargoed = dandiset.embargo_status != "OPEN"
-    meta = md.asset_full_metadata(archive, item, embargoed=embargoed)
+    meta = asset_service.documents(archive, session, [item], embargoed=embargoed)[0]
     return render(
         request,
         "asset.html",
