@@ -54,9 +54,10 @@ def test_kill_during_publish_then_resume(live_archive):
 
     engine = create_engine(live.env["DANDI_ARCHIVE_DATABASE_URL"])
     with engine.connect() as blocker:
-        # Hold the asset rows: the publish job does its first statements, then waits here.
+        # Block writes to folders: the publish job creates the version and its asset links,
+        # then waits here, before copying the folder totals.
         blocker.execute(text("BEGIN"))
-        blocker.execute(text("SELECT id FROM assets FOR UPDATE"))
+        blocker.execute(text("LOCK TABLE folders IN SHARE MODE"))
         assert live.api("POST", f"/dandisets/{dandiset}/versions/draft/publish/").status_code == 202
         waiting = (
             "SELECT count(*) FROM pg_stat_activity"
@@ -64,7 +65,7 @@ def test_kill_during_publish_then_resume(live_archive):
         )
         deadline = time.monotonic() + 30
         while blocker.execute(text(waiting)).scalar() == 0:
-            assert time.monotonic() < deadline, "the publish job never reached the assets"
+            assert time.monotonic() < deadline, "the publish job never reached the folders"
             time.sleep(0.1)
         live.kill()
         blocker.execute(text("ROLLBACK"))
@@ -74,7 +75,7 @@ def test_kill_during_publish_then_resume(live_archive):
         assert [(v, s) for v, s, _ in rows] == [("draft", "Publishing")]
         planned = rows[0][2]["version"]
         assert conn.execute(text("SELECT count(*) FROM version_assets")).scalar() == 5
-        assert conn.execute(text("SELECT count(*) FROM assets WHERE published")).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM folders")).scalar() == 1  # draft's root
 
     live.start()  # the start-up sweep resumes the publish
     deadline = time.monotonic() + 60
