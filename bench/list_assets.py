@@ -292,7 +292,6 @@ def bulk_rows(
         ),
         "status": AssetStatus.VALID,
         "validation_errors": [],
-        "published": False,
         "created": when,
         "modified": when,
     }
@@ -454,11 +453,11 @@ def check(archive: Archive, identifier: str, n: int, sample: int) -> None:
                 activity["startDate"] = activity["endDate"] = stamp
             stored = md.asset_metadata_to_store(metadata, blob.created, asset.created)
             assert asset.metadata_ == stored, asset.path
-            assert (asset.status, asset.validation_errors, asset.published) == (
-                AssetStatus.VALID,
-                [],
-                False,
-            ), (asset.path, asset.status, asset.validation_errors)
+            assert (asset.status, asset.validation_errors) == (AssetStatus.VALID, []), (
+                asset.path,
+                asset.status,
+                asset.validation_errors,
+            )
         total_assets = session.scalar(select(func.count()).select_from(Asset))
         assert total_assets == n, total_assets
     print(f"  check passed: {n} assets, {len(folders)} folders, {size[''] / 1e12:.1f} TB")

@@ -71,9 +71,27 @@ def test_adding_an_asset_revalidates_the_draft(api):
     dandiset = api.create_dandiset(key)
     api.wait_for_jobs()
     before = api.get(f"/api/dandisets/{dandiset}/versions/draft/info/").json()
-    api.add_asset(key, dandiset, "a.txt", b"a")
+    mouse = {
+        "schemaKey": "Participant",
+        "identifier": "mouse1",
+        "species": {
+            "schemaKey": "SpeciesType",
+            "identifier": "http://purl.obolibrary.org/obo/NCBITaxon_10090",
+            "name": "Mus musculus - House mouse",
+        },
+    }
+    metadata = {
+        "schemaKey": "Asset",
+        "encodingFormat": "application/x-nwb",
+        "wasAttributedTo": [mouse],
+    }
+    api.add_asset(key, dandiset, "sub-mouse1/sub-mouse1.nwb", b"a", metadata)
     api.wait_for_jobs()
     info = api.get(f"/api/dandisets/{dandiset}/versions/draft/info/").json()
     assert info["status"] == "Valid"
     assert info["modified"] > before["modified"]
-    assert info["metadata"]["assetsSummary"]["numberOfFiles"] == 1
+    summary = info["metadata"]["assetsSummary"]
+    assert summary["numberOfFiles"] == 1
+    assert summary["numberOfSubjects"] == 1
+    assert summary["species"] == [mouse["species"]]
+    assert summary["dataStandard"][0]["name"].startswith("Neurodata Without Borders")

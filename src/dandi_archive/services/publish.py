@@ -202,6 +202,7 @@ def published_metadata(
     doi = dois.version_doi(dandiset, version.version)
     if doi:
         metadata["doi"] = doi
+    # A Valid draft carries the summary of its current assets (see services.summary).
     metadata["assetsSummary"] = draft.metadata_.get("assetsSummary")
     populated = md.populate_version_metadata(archive, dandiset, version, metadata)
     prefix = manifest_prefix(dandiset.identifier, version.version)

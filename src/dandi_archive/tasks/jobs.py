@@ -20,13 +20,23 @@ from ..db.models import (
     Doi,
     DoiState,
     EmbargoStatus,
-    Folder,
     Version,
+    VersionAsset,
     VersionStatus,
     Zarr,
     ZarrStatus,
 )
-from ..services import dois, embargo, fixity, manifests, publish, zarr_freeze, zarr_ingest, zarrs
+from ..services import (
+    dois,
+    embargo,
+    fixity,
+    manifests,
+    publish,
+    summary,
+    zarr_freeze,
+    zarr_ingest,
+    zarrs,
+)
 from ..services import metadata as md
 from ..services.assets import dandisets_of_asset
 
@@ -87,6 +97,10 @@ def compute_sha256(archive: Archive, blob_id: str) -> None:
             archive.defer(session, "validate_asset", asset_id=str(asset_id))
 
 
+# Draft states in which a newly validated asset needs no new summary run.
+_SUMMARY_SETTLED = (VersionStatus.PENDING, VersionStatus.PUBLISHING, VersionStatus.PUBLISHED)
+
+
 @job
 def validate_asset(archive: Archive, asset_id: str) -> None:
     """Judge an asset's metadata as dandischema's published Asset (needs its SHA-256)."""
@@ -105,14 +119,31 @@ def validate_asset(archive: Archive, asset_id: str) -> None:
         errors += zarrs.ngff_errors(asset)
         asset.status = AssetStatus.INVALID if errors else AssetStatus.VALID
         asset.validation_errors = errors
+        # Only valid assets count in the assetsSummary, so the draft's must be redone.
+        draft_ids = session.scalars(
+            select(VersionAsset.version_id)
+            .join(Version, Version.id == VersionAsset.version_id)
+            .where(VersionAsset.asset_id == asset.id, Version.version == "draft")
+        ).all()
+        for draft_id in draft_ids:
+            draft = session.get(Version, draft_id, with_for_update=True)
+            # A Pending draft has its run queued already, which will see this asset: so
+            # an upload of many files costs a few summaries, not one per file.
+            if draft.status in _SUMMARY_SETTLED:
+                continue
+            # A new revision, so a validation already under way drops its result.
+            draft.status = VersionStatus.PENDING
+            draft.revision += 1
+            archive.defer(session, "validate_version", version_id=draft_id)
 
 
 @job
 def validate_version(archive: Archive, version_id: int) -> None:
-    """Pending -> Validating -> Valid/Invalid for a draft's own metadata.
+    """Pending -> Validating -> Valid/Invalid for a draft's own metadata, with the
+    assetsSummary of its valid assets.
 
-    The verdict is recorded only if the draft did not change while it was judged
-    (its revision is unchanged); a change queues another run anyway.
+    The verdict is recorded only if nothing changed while it was reached: an edit or a
+    newly validated asset sets the draft back to Pending and queues another run.
     """
     with archive.db.session(write=True) as session:
         version = session.get(Version, version_id, with_for_update=True)
@@ -121,15 +152,18 @@ def validate_version(archive: Archive, version_id: int) -> None:
         version.status = VersionStatus.VALIDATING
         revision, metadata = version.revision, dict(version.metadata_)
     errors = md.validate_version_metadata(metadata)
+    with archive.db.session() as session:
+        version = session.get(Version, version_id)
+        assets_summary = summary.summarize(session, version) if version else None
     with archive.db.session(write=True) as session:
         version = session.get(Version, version_id, with_for_update=True)
-        if version is None or version.revision != revision:
+        if (
+            version is None
+            or version.status != VersionStatus.VALIDATING
+            or version.revision != revision
+        ):
             return
-        root = session.get(Folder, (version_id, ""))
-        summary = dict(version.metadata_.get("assetsSummary") or {"schemaKey": "AssetsSummary"})
-        summary["numberOfFiles"] = root.file_count if root else 0
-        summary["numberOfBytes"] = root.total_size if root else 0
-        version.metadata_ = {**version.metadata_, "assetsSummary": summary}
+        version.metadata_ = {**version.metadata_, "assetsSummary": assets_summary}
         version.status = VersionStatus.INVALID if errors else VersionStatus.VALID
         version.validation_errors = errors
         archive.defer(session, "write_manifests", version_id=version_id)
