@@ -23,9 +23,12 @@ def write_ome_zarr(
     shape: tuple[int, ...] = (2, 16, 64, 64),
     chunks: tuple[int, ...] = (1, 8, 16, 16),
     seed: int = 0,
+    data: np.ndarray | None = None,
 ) -> np.ndarray:
-    """A two-level OME-NGFF 0.4 image (z step 2 µm, 0.5 µm pixels); returns level 0."""
-    data = np.random.default_rng(seed).integers(0, 4000, size=shape, dtype="uint16")
+    """A two-level OME-NGFF 0.4 image (z step 2 µm, 0.5 µm pixels) of ``data`` (c, z, y,
+    x; random by default); returns level 0."""
+    if data is None:
+        data = np.random.default_rng(seed).integers(0, 4000, size=shape, dtype="uint16")
     levels = [data, data[:, :, ::2, ::2]]
     specs = [
         ArraySpec.from_array(level, chunks=chunks, dimension_separator="/", compressor=None)

@@ -3,7 +3,10 @@ the uploaded tree readable with zarr + fsspec straight from the bucket."""
 
 from __future__ import annotations
 
+import base64
+import io
 import json
+import uuid
 
 import numpy as np
 import pytest
@@ -70,6 +73,33 @@ def test_ome_zarr_is_validated_and_summarised(api, owner, dandiset, tmp_path):
         ],
         "levels": 2,
     }
+
+
+def test_ome_zarr_gets_a_preview_of_its_middle_plane(api, owner, dandiset, tmp_path):
+    from PIL import Image
+
+    from dandi_archive.db.models import Asset
+
+    # Channel 0's middle z slice (8 of 16) is lit on the left; every other plane on the
+    # right or all over, so a preview of the wrong plane shows the wrong side lit.
+    data = np.full((2, 16, 64, 64), 10, dtype="uint16")
+    data[0, :, :, 32:] = 3000
+    data[0, 8] = 10
+    data[0, 8, :, :32] = 3000
+    data[1] = 3000
+    write_ome_zarr(tmp_path / "img.ome.zarr", data=data)
+    asset = upload_asset(
+        api, owner, dandiset, "img.ome.zarr", tree_files(tmp_path / "img.ome.zarr")
+    )
+    api.wait_for_jobs()
+    with api.archive.db.session() as session:
+        zarr_row = session.get(Asset, uuid.UUID(asset["asset_id"])).zarr
+        encoded = zarr_row.ngff["thumbnail"]
+    image = Image.open(io.BytesIO(base64.b64decode(encoded)))
+    # The lowest level (32 x 32) of the pyramid, grey levels stretched to the full range.
+    assert (image.format, image.mode, image.size) == ("PNG", "L", (32, 32))
+    pixels = np.asarray(image)
+    assert (pixels[:, :16] == 255).all() and (pixels[:, 16:] == 0).all()
 
 
 def test_broken_multiscales_are_asset_validation_errors(api, owner, dandiset, tmp_path):

@@ -400,3 +400,63 @@ def test_zarr_assets_in_the_file_browser(api):
     found = api.get("/api/search/", params={"q": "sample zarr"}).json()
     assert [h["identifier"] for h in found["results"]] == [dandiset]
     assert {f["value"] for f in found["facets"]["standard"]} == {"OME/NGFF Standard"}
+
+
+def test_ome_zarr_page_shows_the_image_and_its_preview(api, tmp_path):
+    from ..omezarr import tree_files, write_ome_zarr
+
+    key = make_account(api, "owner@example.org")
+    dandiset = api.create_dandiset(key)
+    write_ome_zarr(tmp_path / "img.ome.zarr")
+    zarr_id = api.create_zarr(key, dandiset, "img.ome.zarr")
+    r = api.post(
+        f"/api/dandisets/{dandiset}/versions/draft/assets/",
+        key,
+        json={"metadata": {"path": "img.ome.zarr"}, "zarr_id": zarr_id},
+    )
+    assert r.status_code == 200, r.text
+    api.put_zarr_files(key, zarr_id, tree_files(tmp_path / "img.ome.zarr"))
+    api.finalize_zarr(key, zarr_id)
+    api.wait_for_jobs()
+    page = Browser(api).get(f"/dandiset/{dandiset}/draft/files/{r.json()['asset_id']}")
+    assert page.status_code == 200
+    text = text_of(page.text)
+    assert "Shape 2 \u00d7 16 \u00d7 64 \u00d7 64 (uint16, 2 resolution levels)" in text
+    assert "Pixel size z 2.0 micrometer, y 0.5 micrometer, x 0.5 micrometer" in text
+    assert re.search(
+        r'<img class="thumbnail" src="data:image/png;base64,[A-Za-z0-9+/=]+"', page.text
+    )
+
+
+def test_home_lists_the_most_downloaded_dandisets(api):
+    key = make_account(api, "owner@example.org")
+    popular, quiet = api.create_dandiset(key), api.create_dandiset(key)
+    # quiet is the more recently modified: only its downloads can put popular first.
+    files = {d: api.add_asset(key, d, "data.bin", d.encode() * 100) for d in (popular, quiet)}
+    api.wait_for_jobs()
+    before = api.get(f"/api/dandisets/{popular}/").json()["modified"]
+
+    def download(dandiset: str, **headers: str) -> None:
+        asset = files[dandiset]["asset_id"]
+        r = api.get(f"/api/assets/{asset}/download/", headers=headers, follow_redirects=False)
+        assert r.status_code == 302
+
+    download(quiet)
+    download(popular)
+    download(popular, Range="bytes=0-99")
+    # Neither a HEAD nor a reader's later range is a new download.
+    for _ in range(3):
+        url = f"/api/assets/{files[quiet]['asset_id']}/download/"
+        r = api.request("HEAD", url, follow_redirects=False)
+        assert r.status_code == 302
+        download(quiet, Range="bytes=100-199")
+
+    def order(html: str) -> list[str]:
+        most = html.split("<h2>Most downloaded</h2>", 1)[1]
+        return re.findall(r'href="/dandiset/(\d{6})"', most)
+
+    assert order(Browser(api).get("/").text)[:2] == [popular, quiet]
+    found = api.get("/api/search/", params={"sort": "downloads"}).json()["results"]
+    assert [hit["identifier"] for hit in found] == [popular, quiet]
+    # Counting a download does not make the Dandiset look modified.
+    assert api.get(f"/api/dandisets/{popular}/").json()["modified"] == before

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from ..archive import Archive
 from ..db.models import Asset, Dandiset
 from ..services import assets as service
+from ..services import stats
+from ..services.assets import dandisets_of_asset
 from ..services.dandisets import get_dandiset
 from ..services.errors import BadRequest, Conflict
 from ..services.versions import get_readable_version
@@ -74,6 +76,19 @@ def download_redirect(
         asset.blob.key, archive.settings.download_url_expiry_seconds, filename
     )
     return RedirectResponse(url, status_code=302)
+
+
+def count_download(
+    archive: Archive, request: Request, session: Session, asset: Asset, dandiset: Dandiset | None
+) -> None:
+    """Count a download: a GET that starts at the first byte (a reader's later ranges and
+    HEAD requests are not new downloads)."""
+    if request.method != "GET" or not request.headers.get("range", "bytes=0-").startswith(
+        "bytes=0-"
+    ):
+        return
+    dandisets = [dandiset] if dandiset else dandisets_of_asset(session, asset)
+    stats.count_download(archive, [d.id for d in dandisets])
 
 
 # -- nested under a version -----------------------------------------------------------------
@@ -251,6 +266,7 @@ def get_asset_validation(
 
 @router.api_route("/{asset_id}/download/", methods=["GET", "HEAD"], summary="Download (redirect)")
 def download_nested(
+    request: Request,
     archive: ArchiveDep,
     session: SessionDep,
     user: UserDep,
@@ -259,9 +275,11 @@ def download_nested(
     asset_id: str,
     content_disposition: Literal["attachment", "inline"] = "attachment",
 ) -> RedirectResponse:
-    _, found = get_readable_version(session, user, dandiset_id, version)
+    dandiset, found = get_readable_version(session, user, dandiset_id, version)
     asset = service.get_asset_in_version(session, found, asset_id)
-    return download_redirect(archive, asset, content_disposition)
+    response = download_redirect(archive, asset, content_disposition)
+    count_download(archive, request, session, asset, dandiset)
+    return response
 
 
 # -- by asset id ----------------------------------------------------------------------------
@@ -285,6 +303,7 @@ def asset_info(archive: ArchiveDep, session: SessionDep, user: UserDep, asset_id
 
 @by_id.api_route("/{asset_id}/download/", methods=["GET", "HEAD"], summary="Download (redirect)")
 def asset_download(
+    request: Request,
     archive: ArchiveDep,
     session: SessionDep,
     user: UserDep,
@@ -292,4 +311,6 @@ def asset_download(
     content_disposition: Literal["attachment", "inline"] = "attachment",
 ) -> RedirectResponse:
     asset, _ = service.get_readable_asset(session, user, asset_id)
-    return download_redirect(archive, asset, content_disposition)
+    response = download_redirect(archive, asset, content_disposition)
+    count_download(archive, request, session, asset, None)
+    return response

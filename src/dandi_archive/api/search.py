@@ -58,7 +58,7 @@ def search(
     standard: list[str] = Query([], description="Data standards (any of them)"),
     license: list[str] = Query([], description="Licenses, e.g. CC-BY-4.0"),
     embargo: list[str] = Query([], description="OPEN, EMBARGOED or UNEMBARGOING"),
-    sort: str = Query("relevance", description="relevance, name, modified or size"),
+    sort: str = Query("relevance", description="relevance, name, modified, size or downloads"),
     page: int = Query(1, ge=1),
     page_size: int = Query(20, ge=1, le=service.MAX_PAGE_SIZE),
     files: int = Query(3, ge=0, le=20, description="Matching files listed per Dandiset"),

@@ -159,6 +159,8 @@ class Dandiset(Base):
     embargo_end_date: Mapped[date | None] = mapped_column(Date)
     created: Mapped[datetime] = mapped_column(default=utcnow)
     modified: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # File downloads through the API (services.stats.count_download): "most downloaded".
+    download_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     owners: Mapped[list[User]] = relationship(secondary="dandiset_owners", order_by="User.id")
     versions: Mapped[list[Version]] = relationship(
@@ -193,8 +195,9 @@ class Version(Base):
     status: Mapped[VersionStatus] = mapped_column(
         _enum(VersionStatus, "version_status"), default=VersionStatus.PENDING
     )
-    # Bumped on every change of the metadata or of the asset set, so a validation job
-    # that started before a change never records its now-stale verdict.
+    # Bumped on every change of the metadata, of the asset set or of which assets are
+    # valid (the assetsSummary counts those), so a validation job that started before a
+    # change never records its now-stale verdict, and manifests know they are stale.
     revision: Mapped[int] = mapped_column(Integer, default=0)
     validation_errors: Mapped[list[dict[str, str]]] = mapped_column(JSONDocument, default=list)
     created: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+from collections.abc import Iterable
 from typing import Any
 
 import zarr
@@ -33,20 +34,34 @@ def expects_ngff(asset_path: str) -> bool:
 
 def inspect(store: BlobStore, prefix: str) -> dict[str, Any]:
     """``{"multiscales": summary}`` for a valid OME-Zarr image, else ``{"errors": [...]}``."""
-    docs: dict[str, bytes] = {}
     try:
-        attrs, zarr_format = _root_attributes(store, prefix, docs)
-        multiscales = (attrs.get("ome") or {}).get("multiscales") or attrs.get("multiscales")
-        if not multiscales:
-            return _errors("The root group has no OME-NGFF 'multiscales' metadata.")
-        _fetch_levels(store, prefix, multiscales, zarr_format, docs)
-        group = zarr.open_group(_memory_store(docs), mode="r", zarr_format=zarr_format)
+        group = open_image(store, prefix)
+        zarr_format = group.metadata.zarr_format
         image = _validate(group, zarr_format)
     except ValidationError as exc:
         return {"errors": [_describe(e) for e in exc.errors()]}
     except (NgffError, ValueError, KeyError, TypeError) as exc:
         return _errors(str(exc))
     return {"multiscales": _summary(image, group, zarr_format)}
+
+
+def open_image(store: BlobStore, prefix: str, objects: Iterable[str] = ()) -> zarr.Group:
+    """The image's root group in memory: its metadata documents and each of ``objects``
+    (keys relative to ``prefix``, such as one level's chunks) read from the bucket."""
+    docs: dict[str, bytes] = {}
+    attrs, zarr_format = _root_attributes(store, prefix, docs)
+    multiscales = multiscales_of(attrs)
+    if not multiscales:
+        raise NgffError("The root group has no OME-NGFF 'multiscales' metadata.")
+    _fetch_levels(store, prefix, multiscales, zarr_format, docs)
+    for key in objects:
+        docs[key] = b"".join(store.iter_bytes(prefix + key))
+    return zarr.open_group(_memory_store(docs), mode="r", zarr_format=zarr_format)
+
+
+def multiscales_of(attrs: Any) -> Any:
+    """The multiscales list of root attributes, NGFF 0.5 (under "ome") or 0.4 (top)."""
+    return (attrs.get("ome") or {}).get("multiscales") or attrs.get("multiscales")
 
 
 class NgffError(Exception):

@@ -42,7 +42,7 @@ from .paths import version_totals
 from .search_index import FACETS, words
 
 ALL_FACETS = (*FACETS, "embargo")
-SORTS = ("relevance", "name", "modified", "size")
+SORTS = ("relevance", "name", "modified", "size", "downloads")
 MAX_TERMS = 16
 MAX_FACET_VALUES = 30
 MAX_PAGE_SIZE = 100
@@ -343,6 +343,8 @@ def _order(stmt: Select, sort: str, ranked: Subquery | None) -> Select:
             .scalar_subquery()
         )
         return stmt.order_by(size.desc(), Dandiset.id)
+    if sort == "downloads":
+        return stmt.order_by(Dandiset.download_count.desc(), Dandiset.modified.desc())
     return stmt.order_by(Dandiset.modified.desc(), Dandiset.id.desc())
 
 

@@ -1,13 +1,19 @@
-"""Figures for the home page, from the per-version folder totals (no asset scans)."""
+"""Figures for the home page, from the per-version folder totals (no asset scans), and
+the download counts behind its "most downloaded" list."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ..db.models import Dandiset, EmbargoStatus, Folder, User, UserStatus, Version
+
+if TYPE_CHECKING:
+    from ..archive import Archive
 
 
 @dataclass
@@ -48,3 +54,18 @@ def archive_stats(session: Session) -> ArchiveStats:
         or 0
     )
     return ArchiveStats(dandisets=dandisets, files=int(files), bytes=int(size), users=users)
+
+
+def count_download(archive: Archive, dandiset_ids: Iterable[int]) -> None:
+    """One more download for each of these Dandisets, in a transaction of its own (the
+    request's own is a read)."""
+    ids = sorted(set(dandiset_ids))
+    if not ids:
+        return
+    with archive.db.session(write=True) as session:
+        session.execute(
+            update(Dandiset)
+            .where(Dandiset.id.in_(ids))
+            # A download changes nothing in the Dandiset: keep its modification time.
+            .values(download_count=Dandiset.download_count + 1, modified=Dandiset.modified)
+        )

@@ -2,13 +2,15 @@
 
 The job applies what finalize recorded for each touched path to the per-file rows,
 re-hashes only the directories above them (:mod:`.zarr_tree`), inspects the OME-NGFF
-metadata if a metadata document changed, then adjusts the drafts that show the Zarr:
-their folder totals, and validation of the drafts and the Zarr's assets. It reads
-nothing from storage but those metadata documents.
+metadata if a metadata document changed and redraws an OME-Zarr's preview
+(:mod:`.thumbnails`), then adjusts the drafts that show the Zarr: their folder totals,
+and validation of the drafts and the Zarr's assets. It reads nothing from storage but
+the metadata documents and the small top level of an image's pyramid.
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -27,7 +29,7 @@ from ..db.models import (
     ZarrChange,
     ZarrStatus,
 )
-from . import ngff, paths, zarr_tree
+from . import ngff, paths, thumbnails, zarr_tree
 from .versions import mark_changed
 
 if TYPE_CHECKING:
@@ -56,6 +58,10 @@ def ingest(archive: Archive, zarr_id: uuid.UUID) -> None:
         changed = _apply_and_rehash(session, zarr)
         if zarr.ngff is None or any(ngff.is_metadata_path(p) for p in changed):
             zarr.ngff = ngff.inspect(archive.store, zarr.key_prefix)
+        if changed and "multiscales" in zarr.ngff:
+            png = thumbnails.render(archive.store, zarr.key_prefix)
+            thumbnail = base64.b64encode(png).decode() if png else None
+            zarr.ngff = {**zarr.ngff, "thumbnail": thumbnail}
     _assets_changed(archive, zarr_id)
 
 

@@ -222,6 +222,8 @@ def asset(
         crumbs=breadcrumbs(item.path.rpartition("/")[0]),
         name=item.path.rpartition("/")[2],
         nwb=nwb_summary(meta),
+        image=meta.get("ngff"),
+        thumbnail=(item.zarr.ngff or {}).get("thumbnail") if item.zarr else None,
         is_owner=is_owner(session, dandiset.id, user),
         api_url=archive.settings.api_url,
     )

@@ -28,6 +28,7 @@ SORT_LABELS = {
     "name": "Name",
     "modified": "Recently modified",
     "size": "Size",
+    "downloads": "Most downloaded",
 }
 PAGE_SIZE = 20
 
@@ -37,15 +38,15 @@ def home(request: Request, session: SessionDep, user: WebUser) -> HTMLResponse:
     recent = search_service.search(
         session, user, search_service.SearchQuery(sort="modified", page_size=6)
     )
-    largest = search_service.search(
-        session, user, search_service.SearchQuery(sort="size", page_size=6, with_facets=False)
+    popular = search_service.search(
+        session, user, search_service.SearchQuery(sort="downloads", page_size=6, with_facets=False)
     )
     return render(
         request,
         "home.html",
         stats=archive_stats(session),
         recent=recent.hits,
-        largest=largest.hits,
+        popular=popular.hits,
         species=recent.facets.get("species", [])[:8],
     )
 
