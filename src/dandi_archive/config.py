@@ -54,6 +54,16 @@ class Settings(BaseSettings):
     datacite_password: str | None = None
     datacite_attempts: int = Field(5, description="Tries per request (backoff in between)")
 
+    # Sign-in with GitHub and ORCID (OAuth 2 authorization code): on when a client id and
+    # secret are set. The URLs are the providers' own; they change only for tests.
+    github_client_id: str | None = None
+    github_client_secret: str | None = None
+    github_url: str = "https://github.com"
+    github_api_url: str = "https://api.github.com"
+    orcid_client_id: str | None = None
+    orcid_client_secret: str | None = None
+    orcid_url: str = "https://orcid.org"
+
     # Fixity: every blob is re-hashed once per cycle, a batch at a time.
     fixity_cycle_days: float = 30.0
     fixity_interval_seconds: float = 3600.0

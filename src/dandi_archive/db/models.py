@@ -137,6 +137,18 @@ class User(Base):
         return self.is_admin or self.status == UserStatus.APPROVED
 
 
+class ExternalAccount(Base):
+    """A sign-in identity at an OAuth provider (GitHub, ORCID) that belongs to a user."""
+
+    __tablename__ = "external_accounts"
+
+    provider: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # The provider's stable id of the person (GitHub's numeric id, the ORCID iD).
+    subject: Mapped[str] = mapped_column(String(255), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ApiKey(Base):
     """The one API key of a user (``Authorization: token KEY``); regenerating replaces it."""
 

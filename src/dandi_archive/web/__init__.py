@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from ..archive import Archive
-from . import accounts, dandiset_pages, errors, owner, pages
+from . import accounts, dandiset_pages, errors, external_sign_in, owner, pages
 
 STATIC = Path(__file__).with_name("static")
 SESSION_MAX_AGE = 14 * 24 * 3600
@@ -32,6 +32,6 @@ def install(app: FastAPI, archive: Archive) -> None:
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # owner first: its /dandiset/new and /dandiset/{id}/owners precede /dandiset/{id}/{version}.
-    for module in (owner, pages, dandiset_pages, accounts):
+    for module in (owner, pages, dandiset_pages, accounts, external_sign_in):
         app.include_router(module.router)
     errors.install(app)

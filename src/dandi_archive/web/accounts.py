@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ..api.deps import SessionDep
+from ..api.deps import ArchiveDep, SessionDep
+from ..archive import Archive
 from ..db.models import UserStatus
-from ..services import accounts, users
+from ..services import accounts, external_sign_in, users
 from ..services.errors import NotAuthenticated, PermissionDenied
 from .session import PostedForm, WebUser, flash, safe_next, sign_in, sign_out
 from .templating import render
@@ -15,46 +16,73 @@ from .templating import render
 router = APIRouter(include_in_schema=False)
 
 
+def _providers(archive: Archive) -> list[external_sign_in.Provider]:
+    """The outside sign-in providers set up here, for the buttons on the forms."""
+    return list(external_sign_in.providers(archive.settings).values())
+
+
 def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
 @router.get("/signup", response_class=HTMLResponse)
-def signup_page(request: Request, user: WebUser) -> Response:
+def signup_page(request: Request, archive: ArchiveDep, user: WebUser) -> Response:
     if user is not None:
         return redirect("/account")
-    return render(request, "signup.html", form={}, errors={})
+    return render(request, "signup.html", form={}, errors={}, providers=_providers(archive))
 
 
 @router.post("/signup", response_class=HTMLResponse)
-def signup(request: Request, session: SessionDep, form: PostedForm) -> Response:
+def signup(
+    request: Request, archive: ArchiveDep, session: SessionDep, form: PostedForm
+) -> Response:
     values = {k: form.get(k) for k in ("email", "name")}
     try:
         user = accounts.sign_up(
             session, values["email"], values["name"], form.get("password"), form.get("password2")
         )
     except accounts.InvalidFields as exc:
-        return render(request, "signup.html", 400, form=values, errors=exc.fields)
+        return render(
+            request,
+            "signup.html",
+            400,
+            form=values,
+            errors=exc.fields,
+            providers=_providers(archive),
+        )
     sign_in(request, user)
     flash(request, "Welcome! An administrator will approve your account soon.")
     return redirect("/account")
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, user: WebUser, next: str = "/") -> Response:
+def login_page(request: Request, archive: ArchiveDep, user: WebUser, next: str = "/") -> Response:
     if user is not None:
         return redirect(safe_next(next))
-    return render(request, "login.html", form={}, error=None, next=safe_next(next))
+    return render(
+        request,
+        "login.html",
+        form={},
+        error=None,
+        next=safe_next(next),
+        providers=_providers(archive),
+    )
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login(request: Request, session: SessionDep, form: PostedForm) -> Response:
+def login(request: Request, archive: ArchiveDep, session: SessionDep, form: PostedForm) -> Response:
     email, target = form.get("email"), safe_next(form.get("next"))
     try:
         user = accounts.authenticate(session, email, form.get("password"))
     except (NotAuthenticated, PermissionDenied) as exc:
         return render(
-            request, "login.html", 400, form={"email": email}, error=exc.message, next=target
+            request,
+            "login.html",
+            400,
+            form={"email": email},
+            error=exc.message,
+            next=target,
+            providers=_providers(archive),
         )
     sign_in(request, user)
     return redirect(target)
