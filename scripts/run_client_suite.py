@@ -22,6 +22,9 @@ Options:
     Run the server on PostgreSQL instead of SQLite. ``URL`` names the server, e.g.
     ``postgresql+psycopg://postgres@127.0.0.1:5432`` (any database name in it is
     ignored); a database of its own is created for the run and dropped afterwards.
+``--s3``
+    Store in S3 instead of the folder: a moto server on a free loopback port, with the
+    bucket ``dandi-dandisets``.
 ``--keep``
     Keep the data dir (database, bucket, ``server.log``, ``junit-*.xml``) and print its
     path, for looking into failures.
@@ -44,6 +47,7 @@ Examples::
     .venv/bin/python scripts/run_client_suite.py
     .venv/bin/python scripts/run_client_suite.py -x -k test_upload -p no:cacheprovider
     .venv/bin/python scripts/run_client_suite.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432
+    .venv/bin/python scripts/run_client_suite.py --s3 --postgres postgresql+psycopg://postgres@127.0.0.1:5432
 """
 
 from __future__ import annotations
@@ -104,6 +108,44 @@ def postgres_database(server_url: str | None) -> Iterator[str | None]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def moto_s3(enabled: bool) -> Iterator[dict[str, str]]:
+    """The archive's S3 settings for a moto server on a free loopback port, or none.
+
+    The bucket is named ``dandi-dandisets`` like dandiarchive.org's: two of the client's
+    Zarr tests look for that name in upload URLs.
+    """
+    if not enabled:
+        yield {}
+        return
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        s3.create_bucket(Bucket="dandi-dandisets")
+        yield {
+            "DANDI_ARCHIVE_S3_BUCKET": "dandi-dandisets",
+            "DANDI_ARCHIVE_S3_ENDPOINT_URL": endpoint,
+            "DANDI_ARCHIVE_S3_ACCESS_KEY_ID": "testing",
+            "DANDI_ARCHIVE_S3_SECRET_ACCESS_KEY": "testing",
+        }
+    finally:
+        server.stop()
 
 
 def create_admin(env: dict[str, str], data_dir: Path) -> str:
@@ -226,6 +268,7 @@ def main() -> int:
         allow_abbrev=False,
     )
     parser.add_argument("--postgres", metavar="URL", help="PostgreSQL server URL")
+    parser.add_argument("--s3", action="store_true", help="store in S3 (a moto server)")
     parser.add_argument("--keep", action="store_true", help="keep the data dir")
     parser.add_argument(
         "--repeat", type=int, default=1, metavar="N", help="run the tests N times, same server"
@@ -236,12 +279,13 @@ def main() -> int:
     codes: list[int] = []
     data_dir = Path(tempfile.mkdtemp(prefix="dandi-client-suite-"))
     try:
-        with postgres_database(options.postgres) as database_url:
+        with postgres_database(options.postgres) as database_url, moto_s3(options.s3) as s3:
             env = dict(os.environ)
             env.update(
                 DANDI_ARCHIVE_BASE_URL=BASE_URL,
                 DANDI_ARCHIVE_WEB_URL=WEB_URL,
                 DANDI_ARCHIVE_DATA_DIR=str(data_dir),
+                **s3,
             )
             if database_url:
                 env["DANDI_ARCHIVE_DATABASE_URL"] = database_url
