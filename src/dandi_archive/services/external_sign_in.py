@@ -119,6 +119,11 @@ def providers(settings: Settings) -> dict[str, Provider]:
     return found
 
 
+def configured(settings: Settings) -> list[Provider]:
+    """The providers for the sign-in buttons."""
+    return list(providers(settings).values())
+
+
 def _github_identity(http: httpx.Client, api_url: str, access_token: str) -> Identity:
     headers = {"Authorization": f"Bearer {access_token}"}
     try:

@@ -344,7 +344,9 @@ def _order(stmt: Select, sort: str, ranked: Subquery | None) -> Select:
         )
         return stmt.order_by(size.desc(), Dandiset.id)
     if sort == "downloads":
-        return stmt.order_by(Dandiset.download_count.desc(), Dandiset.modified.desc())
+        return stmt.order_by(
+            Dandiset.download_count.desc(), Dandiset.modified.desc(), Dandiset.id.desc()
+        )
     return stmt.order_by(Dandiset.modified.desc(), Dandiset.id.desc())
 
 

@@ -17,8 +17,7 @@ router = APIRouter(include_in_schema=False)
 
 
 def _providers(archive: Archive) -> list[external_sign_in.Provider]:
-    """The outside sign-in providers set up here, for the buttons on the forms."""
-    return list(external_sign_in.providers(archive.settings).values())
+    return external_sign_in.configured(archive.settings)
 
 
 def redirect(url: str) -> RedirectResponse:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ..api.deps import ArchiveDep
+from ..archive import Archive
 from ..db.models import User
 from ..services import external_sign_in as external
 from ..services.errors import ArchiveError, NotFound
@@ -17,14 +18,14 @@ from .templating import render
 router = APIRouter(include_in_schema=False)
 
 
-def _provider(archive: ArchiveDep, name: str) -> external.Provider:
+def _provider(archive: Archive, name: str) -> external.Provider:
     found = external.providers(archive.settings).get(name)
     if found is None:
         raise NotFound(f"Sign-in with {name!r} is not set up on this archive.")
     return found
 
 
-def _callback_url(archive: ArchiveDep, name: str) -> str:
+def _callback_url(archive: Archive, name: str) -> str:
     return f"{archive.settings.webui_url}/login/{name}/callback"
 
 
@@ -79,7 +80,7 @@ def finish(
     return RedirectResponse(target if approved else "/account", status_code=303)
 
 
-def _failed(request: Request, archive: ArchiveDep, message: str) -> Response:
+def _failed(request: Request, archive: Archive, message: str) -> Response:
     return render(
         request,
         "login.html",
@@ -87,5 +88,5 @@ def _failed(request: Request, archive: ArchiveDep, message: str) -> Response:
         form={},
         error=message,
         next="/",
-        providers=list(external.providers(archive.settings).values()),
+        providers=external.configured(archive.settings),
     )
