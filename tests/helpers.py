@@ -5,7 +5,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,6 +21,18 @@ from dandi_archive.db.models import UserStatus
 from dandi_archive.services import users
 
 BASE = "http://testserver"
+# Console scripts (dandi, dandi-archive) of the environment running the tests.
+BIN = Path(sys.executable).parent
+
+
+def run_dandi(url: str, key: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run the real dandi client against the archive at ``url`` with API key ``key``."""
+    host = url.removeprefix("http://")
+    env = {**os.environ, "DANDI_NO_ET": "1", f"{host}_API_KEY": key, "DANDI_CACHE": "ignore"}
+    return subprocess.run(
+        [str(BIN / "dandi"), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+    )
+
 
 DANDISET_METADATA: dict[str, Any] = {
     "description": "A test Dandiset",

@@ -5,16 +5,6 @@ import hashlib
 import pytest
 
 
-@pytest.fixture
-def owner(api):
-    return api.make_user()
-
-
-@pytest.fixture
-def dandiset(api, owner):
-    return api.create_dandiset(owner)
-
-
 def assets_url(dandiset, version="draft"):
     return f"/api/dandisets/{dandiset}/versions/{version}/assets/"
 

@@ -9,21 +9,10 @@ import json
 import uuid
 
 import numpy as np
-import pytest
 import zarr
 from zarr.storage import FsspecStore
 
 from ..omezarr import tree_files, write_ome_zarr
-
-
-@pytest.fixture
-def owner(api):
-    return api.make_user()
-
-
-@pytest.fixture
-def dandiset(api, owner):
-    return api.create_dandiset(owner)
 
 
 def upload_asset(api, owner, dandiset, path: str, files: dict[str, bytes]) -> dict:

@@ -23,16 +23,6 @@ FILES = {
 
 
 @pytest.fixture
-def owner(api):
-    return api.make_user()
-
-
-@pytest.fixture
-def dandiset(api, owner):
-    return api.create_dandiset(owner)
-
-
-@pytest.fixture
 def zarr_id(api, owner, dandiset):
     return api.create_zarr(owner, dandiset)
 

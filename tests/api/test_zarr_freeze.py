@@ -23,11 +23,6 @@ OLD = {
 
 
 @pytest.fixture
-def owner(api):
-    return api.make_user()
-
-
-@pytest.fixture
 def live(api, owner):
     dandiset = api.create_dandiset(owner)
     zarr_id = api.create_zarr(owner, dandiset)

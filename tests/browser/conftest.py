@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,8 +13,8 @@ import httpx
 import pytest
 
 from ..conftest import free_port
+from ..helpers import BIN, run_dandi
 
-BIN = Path(sys.executable).parent
 CHROMIUM = os.environ.get("DANDI_ARCHIVE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -37,16 +36,7 @@ class Server:
     data_dir: Path
 
     def dandi(self, *args: str, cwd: Path, key: str) -> subprocess.CompletedProcess[str]:
-        host = self.url.removeprefix("http://")
-        env = {**os.environ, "DANDI_NO_ET": "1", f"{host}_API_KEY": key, "DANDI_CACHE": "ignore"}
-        return subprocess.run(
-            [str(BIN / "dandi"), *args],
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+        return run_dandi(self.url, key, *args, cwd=cwd)
 
 
 @pytest.fixture

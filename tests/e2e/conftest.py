@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,8 +15,7 @@ import httpx
 import pytest
 
 from ..conftest import free_port
-
-BIN = Path(sys.executable).parent
+from ..helpers import BIN, run_dandi
 
 
 @dataclass
@@ -51,21 +49,7 @@ class LiveArchive:
 
     def dandi(self, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         """Run the dandi client against this archive, with the owner's API key."""
-        host = self.url.removeprefix("http://")
-        env = {
-            **os.environ,
-            "DANDI_NO_ET": "1",
-            f"{host}_API_KEY": self.key,
-            "DANDI_CACHE": "ignore",
-        }
-        return subprocess.run(
-            [str(BIN / "dandi"), *args],
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+        return run_dandi(self.url, self.key, *args, cwd=cwd)
 
     def api(self, method: str, path: str, **kwargs) -> httpx.Response:
         headers = {"Authorization": f"token {self.key}"}

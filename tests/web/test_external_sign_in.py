@@ -178,6 +178,7 @@ def test_a_signed_in_user_connects_another_identity(api):
     [
         ("bad code", "GitHub refused the sign-in: expired."),
         ("forged state", "This sign-in was not started here or has expired; try again."),
+        ("non-ASCII state", "This sign-in was not started here or has expired; try again."),
         ("denied", "GitHub did not sign you in: The user has denied your application access."),
     ],
 )
@@ -188,6 +189,8 @@ def test_failed_sign_ins_say_why_and_sign_nobody_in(api, case, message):
         r = come_back(web, "github", state, code="stale")
     elif case == "forged state":
         r = come_back(web, "github", "not-" + state)
+    elif case == "non-ASCII state":
+        r = come_back(web, "github", "\u00e9" + state)
     else:
         params = {"error": "access_denied", "state": state}
         params["error_description"] = "The user has denied your application access"

@@ -131,16 +131,19 @@ def _github_identity(http: httpx.Client, api_url: str, access_token: str) -> Ide
         emails = http.get(f"{api_url}/user/emails", headers=headers).raise_for_status().json()
     except (httpx.HTTPError, ValueError) as exc:
         raise SignInFailed(f"GitHub did not say who you are ({exc}).") from None
-    # The primary address if verified, else any verified one: never an unverified one,
-    # since an address is what an existing account is recognised by.
-    verified = [e for e in emails if e.get("verified")]
-    verified.sort(key=lambda e: not e.get("primary"))
-    return Identity(
-        provider="github",
-        subject=str(profile["id"]),
-        name=profile.get("name") or profile.get("login") or "",
-        email=verified[0]["email"] if verified else None,
-    )
+    try:
+        # The primary address if verified, else any verified one: never an unverified
+        # one, since an address is what an existing account is recognised by.
+        verified = [e for e in emails if e.get("verified")]
+        verified.sort(key=lambda e: not e.get("primary"))
+        return Identity(
+            provider="github",
+            subject=str(profile["id"]),
+            name=profile.get("name") or profile.get("login") or "",
+            email=verified[0]["email"] if verified else None,
+        )
+    except (KeyError, TypeError, AttributeError):
+        raise SignInFailed("GitHub's answer about you was not understood.") from None
 
 
 def _orcid_identity(token: dict[str, Any]) -> Identity:

@@ -24,26 +24,32 @@ def check_asset_path(path: object) -> str:
     """Return ``path`` if it is a valid relative POSIX path, else raise BadRequest."""
     if not isinstance(path, str) or not path:
         raise BadRequest("metadata.path is required and must be a non-empty string.")
-    problem = None
     if len(path) > MAX_PATH_LENGTH:
         problem = f"is {len(path)} characters long; the limit is {MAX_PATH_LENGTH}"
-    elif path.startswith("/"):
-        problem = "is absolute; asset paths are relative to the Dandiset root"
-    elif "\\" in path:
-        problem = "contains a backslash; use '/' between folders"
-    elif _CONTROL.search(path):
-        problem = "contains a control character"
-    elif path.endswith("/"):
-        problem = "ends with '/'"
     else:
-        segments = path.split("/")
-        if "" in segments:
-            problem = "has an empty segment ('//')"
-        elif "." in segments or ".." in segments:
-            problem = "contains a '.' or '..' segment"
+        problem = relative_path_problem(path, "the Dandiset root")
     if problem:
         raise BadRequest(f"Invalid asset path {path!r}: it {problem}.")
     return path
+
+
+def relative_path_problem(path: str, root: str) -> str | None:
+    """What makes ``path`` no plain file path below ``root`` (asset and Zarr paths alike):
+    none of them may reach outside, name a folder or hide characters."""
+    if path.startswith("/"):
+        return f"is absolute; paths are relative to {root}"
+    if "\\" in path:
+        return "contains a backslash; use '/' between folders"
+    if _CONTROL.search(path):
+        return "contains a control character"
+    if path.endswith("/"):
+        return "ends with '/'; name a file, not a folder"
+    segments = path.split("/")
+    if "" in segments:
+        return "has an empty segment ('//')"
+    if "." in segments or ".." in segments:
+        return "contains a '.' or '..' segment"
+    return None
 
 
 def parent_of(path: str) -> str:

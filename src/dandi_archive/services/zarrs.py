@@ -23,7 +23,6 @@ import base64
 import binascii
 import logging
 import posixpath
-import re
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -52,7 +51,7 @@ from ..db.models import (
 )
 from ..db.session import after_commit
 from ..storage.base import BlobStore, ObjectInfo
-from . import ngff, zarr_freeze, zarr_tree
+from . import ngff, paths, zarr_freeze, zarr_tree
 from .dandisets import get_dandiset, parse_identifier
 from .errors import BadRequest, Locked, NotFound
 from .permissions import is_owner, require_approved, require_owner
@@ -66,7 +65,6 @@ MAX_FILES_PER_REQUEST = 1000
 MAX_NAME_LENGTH = 512
 # S3 keys are at most 1024 bytes; "zarr/<uuid>/" takes 42 of them.
 MAX_PATH_BYTES = 1024 - len(f"zarr/{uuid.UUID(int=0)}/")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Folders with at least this many touched paths are listed instead of HEAD-ed per key.
 LIST_THRESHOLD = 8
 PROBE_THREADS = 16
@@ -139,23 +137,10 @@ def check_zarr_path(path: Any) -> str:
     """A file path relative to the Zarr's root that cannot point outside it."""
     if not isinstance(path, str) or not path:
         raise BadRequest("Each file needs a non-empty string 'path'.")
-    problem = None
-    if path.startswith("/"):
-        problem = "is absolute; paths are relative to the Zarr's root"
-    elif "\\" in path:
-        problem = "contains a backslash; use '/' between folders"
-    elif _CONTROL.search(path):
-        problem = "contains a control character"
-    elif path.endswith("/"):
-        problem = "ends with '/'; name a file, not a folder"
-    elif len(path.encode()) > MAX_PATH_BYTES:
+    if len(path.encode()) > MAX_PATH_BYTES:
         problem = f"is longer than {MAX_PATH_BYTES} bytes"
     else:
-        segments = path.split("/")
-        if "" in segments:
-            problem = "has an empty segment ('//')"
-        elif "." in segments or ".." in segments:
-            problem = "contains a '.' or '..' segment, which could leave the Zarr"
+        problem = paths.relative_path_problem(path, "the Zarr's root")
     if problem:
         raise BadRequest(f"Invalid Zarr path {path!r}: it {problem}.")
     return path
@@ -182,9 +167,9 @@ def _check_list(files: Any, what: str) -> list[dict[str, Any]]:
     return files
 
 
-def _check_unique(paths: list[str]) -> None:
-    if len(set(paths)) != len(paths):
-        twice = next(p for p in paths if paths.count(p) > 1)
+def _check_unique(listed: list[str]) -> None:
+    if len(set(listed)) != len(listed):
+        twice = next(p for p in listed if listed.count(p) > 1)
         raise BadRequest(f"Path {twice!r} is listed twice.")
 
 

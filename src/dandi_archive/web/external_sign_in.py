@@ -53,9 +53,9 @@ def finish(
     provider = _provider(archive, name)
     started = request.session.pop("oauth", None) or {}
     target = started.get("next", "/")
-    if started.get("provider") != name or not secrets.compare_digest(
-        str(started.get("state", "")), state
-    ):
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters.
+    expected = str(started.get("state", "")).encode()
+    if started.get("provider") != name or not secrets.compare_digest(expected, state.encode()):
         return _failed(
             request, archive, "This sign-in was not started here or has expired; try again."
         )
