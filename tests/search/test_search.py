@@ -103,7 +103,19 @@ def test_every_word_must_match_and_prefixes_count(api, corpus):
     assert ids(search(api, q=corpus["fish"])) == [corpus["fish"]]  # by identifier
 
 
-def test_file_paths_and_nwb_types_find_dandisets_and_files(api, corpus):
+@pytest.fixture(params=["index", "scan"])
+def file_lookup(request, monkeypatch) -> str:
+    """Both ways of listing a Dandiset's matching files on PostgreSQL: through the
+    full-text index by the rarest word, or reading its files in path order (taken when
+    every word is common; forced here by calling every word common)."""
+    from dandi_archive.services import search as search_service
+
+    if request.param == "scan":
+        monkeypatch.setattr(search_service, "RARE_TERM_FILES", 0)
+    return request.param
+
+
+def test_file_paths_and_nwb_types_find_dandisets_and_files(api, corpus, file_lookup):
     result = search(api, q="sub-m2")
     assert ids(result) == [corpus["mouse"]]
     assert [f["path"] for f in result["results"][0]["matching_files"]] == [
@@ -117,8 +129,15 @@ def test_file_paths_and_nwb_types_find_dandisets_and_files(api, corpus):
     result = search(api, q="ophys", files=1)
     assert sorted(ids(result)) == sorted([corpus["mouse"], corpus["fish"]])
     by_id = {h["identifier"]: h for h in result["results"]}
-    assert len(by_id[corpus["mouse"]]["matching_files"]) == 1
+    # Each Dandiset lists its own first matching file, and says whether there are more.
+    assert [f["path"] for f in by_id[corpus["mouse"]]["matching_files"]] == [
+        "sub-m1/sub-m1_ses-1_ophys.nwb"
+    ]
     assert by_id[corpus["mouse"]]["more_matching_files"] is True
+    assert [f["path"] for f in by_id[corpus["fish"]]["matching_files"]] == [
+        "sub-f1/sub-f1_ophys.nwb"
+    ]
+    assert by_id[corpus["fish"]]["more_matching_files"] is False
 
 
 def test_facet_counts_and_filters(api, corpus):
@@ -141,6 +160,15 @@ def test_facet_counts_and_filters(api, corpus):
     either = search(api, species=[MOUSE, FISH], sort="name")
     assert ids(either) == [corpus["mouse"], corpus["fish"]]
     assert ids(search(api, species=MOUSE, license="CC0-1.0")) == []
+    # Words that most Dandisets have (their counts come from archive-wide totals less the
+    # Dandisets not matched, on PostgreSQL) and words that few have (counted directly).
+    most = search(api, q="nwb")
+    assert most["count"] == 3
+    assert facet(most, "species") == {MOUSE: 1, RAT: 1, FISH: 1}
+    assert facet(most, "license") == {"CC-BY-4.0": 2, "CC0-1.0": 1}
+    few = search(api, q="imaging")
+    assert facet(few, "species") == {MOUSE: 1, FISH: 1}
+    assert facet(few, "license") == {"CC-BY-4.0": 2}
     assert ids(search(api, q="imaging", approach="calcium imaging approach", sort="name")) == [
         corpus["mouse"],
         corpus["fish"],

@@ -375,6 +375,9 @@ def test_publish_from_the_page(api):
     landing = web.get(f"/dandiset/{dandiset}")
     assert f"version <strong>{published[0]}</strong>" in landing.text
     assert f"(Version {published[0]})" in landing.text
+    # Search shows the published version rather than the draft.
+    found = api.get("/api/search/", params={"q": dandiset}).json()["results"]
+    assert [(h["identifier"], h["version"]) for h in found] == [(dandiset, published[0])]
 
 
 def test_zarr_assets_in_the_file_browser(api):

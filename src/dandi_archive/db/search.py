@@ -7,6 +7,9 @@
   contain it (one row per word and Dandiset, however many files).
 * ``search_facets``: per Dandiset, each facet value (species, approach, ...) with the
   number of its files that carry it; values from the metadata itself are flagged.
+* ``search_facet_totals`` (PostgreSQL only): per facet value, the number of Dandisets
+  that have it, kept by triggers on ``search_facets`` (migration 0008), so a query that
+  matches most Dandisets counts its facets from the few Dandisets it does not match.
 
 The words are produced in Python (lower case, split at anything not a letter or digit)
 so both engines index the same tokens. PostgreSQL adds a generated ``tsvector`` column
@@ -19,7 +22,18 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Uuid,
+    column,
+    table,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .models import Base, PathString
@@ -84,6 +98,14 @@ class SearchFacet(Base):
     in_metadata: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+# Not a model: it exists on PostgreSQL only and is written by triggers, never by the ORM.
+search_facet_totals = table(
+    "search_facet_totals",
+    column("facet", String),
+    column("value", String),
+    column("dandisets", BigInteger),
+)
+
 FULL_TEXT_TABLES = ("search_dandisets_fts", "search_assets_fts")  # SQLite FTS5 (+ shadows)
 FULL_TEXT_INDEXES = ("ix_search_dandisets_tsv", "ix_search_assets_tsv")  # PostgreSQL GIN
 
@@ -92,9 +114,9 @@ def include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
     """Alembic ``include_object`` hook: the per-engine full-text objects (FTS5 tables,
-    generated ``tsv`` columns and their GIN indexes) are made by migration 0004 and are
-    not models, so schema comparisons leave them out."""
-    if type_ == "table" and name and name.startswith(FULL_TEXT_TABLES):
+    generated ``tsv`` columns and their GIN indexes, made by migration 0004) and the
+    facet totals (0008) are not models, so schema comparisons leave them out."""
+    if type_ == "table" and name and name.startswith((*FULL_TEXT_TABLES, "search_facet_totals")):
         return False
     if type_ == "index" and name in FULL_TEXT_INDEXES:
         return False

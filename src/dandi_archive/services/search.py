@@ -15,30 +15,39 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    CTE,
     Float,
     Integer,
     Select,
     String,
-    Subquery,
     and_,
+    case,
     cast,
+    column,
     exists,
     func,
-    intersect,
     literal,
     literal_column,
+    null,
+    or_,
     select,
     text,
-    union,
+    true,
     union_all,
+    values,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from ..db.models import Dandiset, Folder, User, Version
-from ..db.search import SearchAsset, SearchDandiset, SearchFacet, SearchTerm
+from ..db.models import Dandiset, EmbargoStatus, Folder, User, Version
+from ..db.search import (
+    SearchAsset,
+    SearchDandiset,
+    SearchFacet,
+    SearchTerm,
+    search_facet_totals,
+)
 from . import dandisets as dandiset_service
 from .errors import BadRequest
-from .paths import version_totals
 from .search_index import FACETS, words
 
 ALL_FACETS = (*FACETS, "embargo")
@@ -46,9 +55,11 @@ SORTS = ("relevance", "name", "modified", "size", "downloads")
 MAX_TERMS = 16
 MAX_FACET_VALUES = 30
 MAX_PAGE_SIZE = 100
-# Up to this many files, matching files are found by reading a Dandiset's files in path
-# order (stops at the first few matches); above, through the full-text index.
-SCAN_FILES_UP_TO = 50_000
+# Matching files are looked up in the full-text index by the query's rarest word when it
+# is in at most this many files of the archive; otherwise each Dandiset's files are read
+# in path order until enough match (the index would gather most files' postings).
+RARE_TERM_FILES = 20_000
+RARE_TERM_ROWS = 2_000  # (Dandiset, word) rows read to count a word's files, at most
 
 
 @dataclass
@@ -112,41 +123,81 @@ class _Postgres:
             literal_column("'simple'::regconfig"), " & ".join(f"{t}:*" for t in terms)
         )
 
-    def metadata_ids(self, term: str) -> Select:
+    def term_condition(self, term: str) -> Any:
+        """The Dandiset's metadata or one of its files has a word starting with ``term``."""
         tsv = literal_column("search_dandisets.tsv")
-        return select(SearchDandiset.dandiset_id.label("dandiset_id")).where(
-            tsv.op("@@")(self._query([term]))
-        )
+        return or_(tsv.op("@@")(self._query([term])), Dandiset.id.in_(_term_ids(term)))
 
-    def metadata_hits(self) -> Select:
+    def with_rank(self, stmt: Select) -> tuple[Select, Any]:
+        # Ranked in the same pass that tests the words; 0 when files supplied some words.
         tsv = literal_column("search_dandisets.tsv")
-        return select(
-            SearchDandiset.dandiset_id.label("dandiset_id"),
-            func.ts_rank(tsv, self.tsquery).label("rank"),
-        ).where(tsv.op("@@")(self.tsquery))
+        rank = case((tsv.op("@@")(self.tsquery), func.ts_rank(tsv, self.tsquery)), else_=0.0)
+        return stmt, rank
 
-    def files_of(self, dandiset_id: int, limit: int, file_count: int) -> Select:
+    def files_of(
+        self, session: Session, ids: list[int], terms: list[str], limit: int
+    ) -> dict[int, list[tuple[str, str]]]:
+        """Up to ``limit`` files with all the words, per Dandiset, in path order."""
+        found: dict[int, list[tuple[str, str]]] = {i: [] for i in ids}
+        rarest, files = _rarest_term(session, terms)
+        if files == 0:
+            return found  # no file anywhere has one of the words
+        if files <= RARE_TERM_FILES:
+            rows = session.execute(self._files_by_index(ids, rarest, limit))
+        else:
+            rows = session.execute(self._files_by_scan(ids, limit))
+        for dandiset_id, asset_id, path in rows:
+            found[dandiset_id].append((str(asset_id), path))
+        return found
+
+    def _files_by_index(self, ids: list[int], rarest: str, limit: int) -> Select:
+        """Files of all the Dandisets from the GIN index, looked up by the rarest word only:
+        the other words are tested on those few rows (``ts_match_vq`` is not an indexable
+        operator), since a common prefix such as ``sub:*`` would make the index gather the
+        posting lists of most files."""
         tsv = literal_column("search_assets.tsv")
-        if file_count > SCAN_FILES_UP_TO:
-            return (
-                select(SearchAsset.asset_id, SearchAsset.path)
-                .where(SearchAsset.dandiset_id == dandiset_id, tsv.op("@@")(self.tsquery))
-                .order_by(SearchAsset.path)
-                .limit(limit)
+        position = (
+            func.row_number()
+            .over(partition_by=SearchAsset.dandiset_id, order_by=SearchAsset.path)
+            .label("position")
+        )
+        hits = (
+            select(SearchAsset.dandiset_id, SearchAsset.asset_id, SearchAsset.path, position)
+            .where(
+                SearchAsset.dandiset_id.in_(ids),
+                tsv.op("@@")(self._query([rarest])),
+                func.ts_match_vq(tsv, self.tsquery),
             )
-        # A Dandiset's files in path order, tested one by one until enough match: cheaper
-        # than the GIN index, whose posting lists for a common prefix span all files.
-        files = (
-            select(SearchAsset.asset_id, SearchAsset.path, tsv.label("tsv"))
-            .where(SearchAsset.dandiset_id == dandiset_id)
-            .order_by(SearchAsset.path)
-            .cte("files")
-            .prefix_with("MATERIALIZED")
+            .subquery("hits")
         )
         return (
-            select(files.c.asset_id, files.c.path)
-            .where(files.c.tsv.op("@@")(self.tsquery))
+            select(hits.c.dandiset_id, hits.c.asset_id, hits.c.path)
+            .where(hits.c.position <= limit)
+            .order_by(hits.c.dandiset_id, hits.c.position)
+        )
+
+    def _files_by_scan(self, ids: list[int], limit: int) -> Select:
+        """Each Dandiset's files read in path order and tested one by one until enough
+        match: cheaper than the index when every word is common."""
+        tsv = literal_column("search_assets.tsv")
+        wanted = values(column("id", Integer), name="wanted").data([(i,) for i in ids])
+        # OFFSET 0 keeps the path-ordered read from being merged with the word test.
+        in_order = (
+            select(SearchAsset.asset_id, SearchAsset.path, tsv.label("tsv"))
+            .where(SearchAsset.dandiset_id == wanted.c.id)
+            .order_by(SearchAsset.path)
+            .offset(0)
+            .correlate(wanted)
+            .subquery("in_order")
+        )
+        first = (
+            select(in_order.c.asset_id, in_order.c.path)
+            .where(in_order.c.tsv.op("@@")(self.tsquery))
             .limit(limit)
+            .lateral("first")
+        )
+        return select(wanted.c.id, first.c.asset_id, first.c.path).select_from(
+            wanted.join(first, true())
         )
 
 
@@ -157,7 +208,7 @@ class _SQLite:
         self.match = " AND ".join(f'"{t}"*' for t in terms)
         self.count = 0
 
-    def metadata_ids(self, term: str) -> Select:
+    def term_condition(self, term: str) -> Any:
         self.count += 1  # each use needs a bind parameter name of its own
         name = f"term{self.count}"
         fts = (
@@ -169,9 +220,10 @@ class _SQLite:
             .columns(dandiset_id=Integer)
             .subquery(f"fts_{name}")
         )
-        return select(fts.c.dandiset_id)
+        return or_(Dandiset.id.in_(select(fts.c.dandiset_id)), Dandiset.id.in_(_term_ids(term)))
 
-    def metadata_hits(self) -> Select:
+    def with_rank(self, stmt: Select) -> tuple[Select, Any]:
+        # bm25 is only defined inside a MATCH, so the ranked matches are joined.
         fts = (
             text(
                 "SELECT rowid AS dandiset_id, "
@@ -180,33 +232,68 @@ class _SQLite:
             )
             .bindparams(match=self.match)
             .columns(dandiset_id=Integer, rank=Float)
-            .subquery("fts")
+            .subquery("ranked")
         )
-        return select(fts.c.dandiset_id, fts.c.rank)
+        stmt = stmt.outerjoin(fts, fts.c.dandiset_id == Dandiset.id)
+        return stmt, func.coalesce(fts.c.rank, 0.0)
 
-    def _matching_files(self) -> Subquery:
-        return (
-            text("SELECT rowid AS id FROM search_assets_fts WHERE search_assets_fts MATCH :amatch")
-            .bindparams(amatch=self.match)
+    def files_of(
+        self, session: Session, ids: list[int], terms: list[str], limit: int
+    ) -> dict[int, list[tuple[str, str]]]:
+        # One statement per Dandiset: SQLite runs in-process, a statement costs little.
+        matching = (
+            text("SELECT rowid AS id FROM search_assets_fts WHERE search_assets_fts MATCH :m")
+            .bindparams(m=self.match)
             .columns(id=Integer)
             .subquery("afts")
         )
-
-    def files_of(self, dandiset_id: int, limit: int, file_count: int) -> Select:
-        fts = self._matching_files()
-        return (
-            select(SearchAsset.asset_id, SearchAsset.path)
-            .join(fts, fts.c.id == SearchAsset.id)
-            .where(SearchAsset.dandiset_id == dandiset_id)
-            .order_by(SearchAsset.path)
-            .limit(limit)
-        )
+        found = {}
+        for dandiset_id in ids:
+            rows = session.execute(
+                select(SearchAsset.asset_id, SearchAsset.path)
+                .join(matching, matching.c.id == SearchAsset.id)
+                .where(SearchAsset.dandiset_id == dandiset_id)
+                .order_by(SearchAsset.path)
+                .limit(limit)
+            )
+            found[dandiset_id] = [(str(a), p) for a, p in rows]
+        return found
 
 
 def _engine(session: Session, terms: list[str]) -> _Postgres | _SQLite:
     if session.get_bind().dialect.name == "postgresql":
         return _Postgres(terms)
     return _SQLite(terms)
+
+
+def _term_ids(term: str) -> Select:
+    """Dandisets with a file containing a word that starts with ``term`` (a key range)."""
+    return select(SearchTerm.dandiset_id).where(*_term_range(term))
+
+
+def _term_range(term: str) -> tuple[Any, Any]:
+    return SearchTerm.term >= term, SearchTerm.term < term + "\U0010ffff"
+
+
+def _rarest_term(session: Session, terms: list[str]) -> tuple[str, int]:
+    """The word found in the fewest files of the whole archive, with that number (counted
+    up to a bound: past it a word is simply common). One statement for all the words."""
+    common = RARE_TERM_FILES + 1
+    parts = []
+    for n, term in enumerate(terms):
+        sample = (
+            select(SearchTerm.files)
+            .where(*_term_range(term))
+            .limit(RARE_TERM_ROWS)
+            .subquery(f"sample{n}")
+        )
+        parts.append(select(literal(n), func.count(), func.coalesce(func.sum(sample.c.files), 0)))
+    best = (terms[0], common)
+    for n, rows, files in session.execute(union_all(*parts) if len(parts) > 1 else parts[0]):
+        files = common if rows == RARE_TERM_ROWS else min(files, common)
+        if files < best[1]:
+            best = (terms[n], files)
+    return best
 
 
 # -- the query --------------------------------------------------------------------------
@@ -240,145 +327,237 @@ def _facet_condition(facet: str, values: list[str]) -> Any:
     )
 
 
-def _term_ids(term: str) -> Select:
-    """Dandisets with a file containing a word that starts with ``term`` (a key range)."""
-    return select(SearchTerm.dandiset_id.label("dandiset_id")).where(
-        SearchTerm.term >= term, SearchTerm.term < term + "\U0010ffff"
-    )
+def _candidates(
+    session: Session, user: User | None, terms: list[str], filters: dict[str, list[str]], sort: str
+) -> CTE:
+    """The visible Dandisets that have every word, each with its rank, the keys of the
+    chosen order and, per selected facet, whether it has one of the chosen values.
 
-
-@dataclass
-class _Matches:
-    found: Subquery  # dandiset_id of every Dandiset matching the words
-    ranked: Subquery  # the same with the rank of their metadata, for ordering a page
-
-
-def _matches(session: Session, terms: list[str]) -> _Matches | None:
-    """Dandisets matching the words (None: no words, all match).
-
-    Each word must occur in the metadata or in some file of the Dandiset; a word found in
-    a million files costs one row per Dandiset (``search_terms``), not a million. The
-    rank is that of the metadata for all the words (0 when the files supplied some); it
-    is computed only for ordering, as it reads every matching document.
+    The facet selections are columns rather than conditions because the facet counts
+    read the same rows, each ignoring its own facet's selection. Used by every part of
+    the statement, so derived once (a CTE referenced more than once is materialized).
     """
-    if not terms:
-        return None
-    engine = _engine(session, terms)
-    per_term = []
-    for n, term in enumerate(terms):
-        # Each union wrapped in a subquery: SQLite cannot nest compound SELECTs.
-        either = union(engine.metadata_ids(term), _term_ids(term)).subquery(f"term{n}")
-        per_term.append(select(either.c.dandiset_id))
-    found = intersect(*per_term) if len(per_term) > 1 else per_term[0]
-    ids, again = found.subquery("found"), found.subquery("found_ranked")
-    meta = engine.metadata_hits().subquery("meta")
-    ranked = (
-        select(again.c.dandiset_id, func.coalesce(meta.c.rank, 0.0).label("rank"))
-        .outerjoin(meta, meta.c.dandiset_id == again.c.dandiset_id)
-        .subquery("matches")
-    )
-    return _Matches(found=ids, ranked=ranked)
+    stmt = _visible(session, user).join(SearchDandiset, SearchDandiset.dandiset_id == Dandiset.id)
+    rank: Any = literal(0.0)
+    if terms:
+        engine = _engine(session, terms)
+        stmt = stmt.where(*(engine.term_condition(term) for term in terms))
+        stmt, rank = engine.with_rank(stmt)
+    columns = [
+        Dandiset.id.label("id"),
+        rank.label("rank"),
+        Dandiset.modified.label("modified"),
+        cast(Dandiset.embargo_status, String).label("embargo"),
+        *_sort_keys(sort),
+        *(
+            case((_facet_condition(facet, values), 1), else_=0).label(f"in_{facet}")
+            for facet, values in filters.items()
+        ),
+    ]
+    return stmt.with_only_columns(*columns).cte("candidates")
 
 
-def _filtered(
-    base: Select, matches: Subquery | None, filters: dict[str, list[str]], skip: str | None = None
-) -> Select:
-    stmt = base.join(SearchDandiset, SearchDandiset.dandiset_id == Dandiset.id)
-    if matches is not None:
-        stmt = stmt.join(matches, matches.c.dandiset_id == Dandiset.id)
-    conditions = [_facet_condition(f, v) for f, v in filters.items() if v and f != skip]
-    return stmt.where(and_(*conditions)) if conditions else stmt
-
-
-def _facet_counts(
-    session: Session, base: Select, matches: Subquery | None, filters: dict[str, list[str]]
-) -> dict[str, list[tuple[str, int]]]:
-    """Counts per facet value. Facets without a selection share one set of Dandisets, so
-    they are counted together in one statement; each selected facet needs a set of its
-    own (its counts ignore its own selection)."""
-    counts: dict[str, list[tuple[str, int]]] = {facet: [] for facet in ALL_FACETS}
-    groups: dict[str | None, list[str]] = {None: [f for f in ALL_FACETS if not filters.get(f)]}
-    groups.update({f: [f] for f in ALL_FACETS if filters.get(f)})
-    for skip, facets in groups.items():
-        if not facets:
-            continue
-        ids = (
-            _filtered(base, matches, filters, skip=skip)
-            .with_only_columns(Dandiset.id.label("id"))
-            .cte(f"ids_{skip or 'all'}")
-        )
-        parts = []
-        named = [f for f in facets if f != "embargo"]
-        if named:
-            parts.append(
-                select(SearchFacet.facet, SearchFacet.value, func.count().label("n"))
-                .where(SearchFacet.facet.in_(named), SearchFacet.dandiset_id.in_(select(ids.c.id)))
-                .group_by(SearchFacet.facet, SearchFacet.value)
-            )
-        if "embargo" in facets:
-            status = cast(Dandiset.embargo_status, String)
-            parts.append(
-                select(literal("embargo").label("facet"), status.label("value"), func.count())
-                .where(Dandiset.id.in_(select(ids.c.id)))
-                .group_by(status)
-            )
-        statement = union_all(*parts) if len(parts) > 1 else parts[0]
-        for facet, value, n in session.execute(statement):
-            counts[facet].append((str(value), n))
-    return {
-        facet: sorted(values, key=lambda item: (-item[1], item[0]))[:MAX_FACET_VALUES]
-        for facet, values in counts.items()
-    }
-
-
-def _order(stmt: Select, sort: str, ranked: Subquery | None) -> Select:
-    if sort == "relevance" and ranked is not None:
-        return stmt.order_by(ranked.c.rank.desc(), Dandiset.modified.desc(), Dandiset.id)
+def _sort_keys(sort: str) -> list[Any]:
     if sort == "name":
-        return stmt.order_by(func.lower(SearchDandiset.title), Dandiset.id)
+        return [func.lower(SearchDandiset.title).label("sort_key")]
     if sort == "size":
         size = (
             select(Folder.total_size)
             .where(Folder.version_id == SearchDandiset.version_id, Folder.path == "")
             .scalar_subquery()
         )
-        return stmt.order_by(size.desc(), Dandiset.id)
+        return [size.label("sort_key")]
     if sort == "downloads":
-        return stmt.order_by(
-            Dandiset.download_count.desc(), Dandiset.modified.desc(), Dandiset.id.desc()
+        return [Dandiset.download_count.label("sort_key")]
+    return []
+
+
+def _order(found: CTE, sort: str, has_terms: bool) -> list[Any]:
+    c = found.c
+    if sort == "relevance" and has_terms:
+        return [c.rank.desc(), c.modified.desc(), c.id]
+    if sort == "name":
+        return [c.sort_key, c.id]
+    if sort == "size":
+        return [c.sort_key.desc(), c.id]
+    if sort == "downloads":
+        return [c.sort_key.desc(), c.modified.desc(), c.id.desc()]
+    return [c.modified.desc(), c.id.desc()]
+
+
+def _selected(found: CTE, filters: dict[str, list[str]], skip: str | None = None) -> list[Any]:
+    return [found.c[f"in_{facet}"] == 1 for facet in filters if facet != skip]
+
+
+def _row(
+    kind: str,
+    *,
+    id: Any = None,
+    rank: Any = None,
+    facet: Any = None,
+    value: Any = None,
+    n: Any = None,
+) -> list[Any]:
+    """One shape for every part of the statement: (kind, id, rank, facet, value, n)."""
+    return [
+        literal(kind).label("kind"),
+        (id if id is not None else cast(null(), Integer)).label("id"),
+        (rank if rank is not None else cast(null(), Float)).label("rank"),
+        (facet if facet is not None else cast(null(), String)).label("facet"),
+        (value if value is not None else cast(null(), String)).label("value"),
+        (n if n is not None else cast(null(), Integer)).label("n"),
+    ]
+
+
+def _page_part(
+    found: CTE, query: SearchQuery, filters: dict[str, list[str]], has_terms: bool
+) -> Select:
+    position = func.row_number().over(order_by=_order(found, query.sort, has_terms))
+    ordered = (
+        select(found.c.id, found.c.rank, position.label("position"))
+        .where(*_selected(found, filters))
+        .subquery("ordered")
+    )
+    first = (query.page - 1) * query.page_size
+    page = (
+        select(*_row("hit", id=ordered.c.id, rank=ordered.c.rank, n=ordered.c.position))
+        .where(ordered.c.position > first, ordered.c.position <= first + query.page_size)
+        .subquery("page")
+    )
+    return select(page)
+
+
+def _count_part(found: CTE, filters: dict[str, list[str]]) -> Select:
+    return (
+        select(*_row("total", n=func.count())).select_from(found).where(*_selected(found, filters))
+    )
+
+
+def _facet_parts(found: CTE, filters: dict[str, list[str]], postgres: bool) -> list[Select]:
+    """Counts per facet value. Facets without a selection share one set of Dandisets (all
+    selections applied); each selected facet is counted over the Dandisets that pass the
+    other selections, so a person can widen a choice as well as narrow it."""
+    groups: dict[str | None, list[str]] = {None: [f for f in ALL_FACETS if not filters.get(f)]}
+    groups.update({f: [f] for f in ALL_FACETS if filters.get(f)})
+    parts = []
+    for skip, facets in groups.items():
+        conditions = _selected(found, filters, skip)
+        named = [f for f in facets if f != "embargo"]
+        name = skip or "all"
+        if named and postgres and not conditions:
+            parts += _counted_either_way(found, named, name)
+        elif named:
+            parts.append(_counted(found, named, conditions, name, postgres))
+        if "embargo" in facets:
+            counts = (
+                select(found.c.embargo, func.count().label("n"))
+                .where(*conditions)
+                .group_by(found.c.embargo)
+                .subquery(f"embargo_{name}")
+            )
+            parts.append(
+                select(
+                    *_row("facet", facet=literal("embargo"), value=counts.c.embargo, n=counts.c.n)
+                )
+            )
+    return parts
+
+
+def _value_counts(ids: Any, facets: list[str], name: str, lateral: bool) -> Select:
+    """(facet, value, n) over the Dandisets whose ``id`` column is ``ids``. On PostgreSQL
+    each Dandiset's values are read through the primary key (a lateral subquery): the
+    planner would otherwise hash all facet rows of the archive for a few hundred ids."""
+    if lateral:
+        values_of = (
+            select(SearchFacet.facet, SearchFacet.value)
+            .where(SearchFacet.dandiset_id == ids, SearchFacet.facet.in_(facets))
+            .offset(0)  # else the planner flattens it into the hash join it would choose
+            .lateral(f"values_{name}")
         )
-    return stmt.order_by(Dandiset.modified.desc(), Dandiset.id.desc())
+        stmt = select(values_of.c.facet, values_of.c.value, func.count().label("n")).join_from(
+            ids.table, values_of, true()
+        )
+        group = (values_of.c.facet, values_of.c.value)
+    else:
+        stmt = (
+            select(SearchFacet.facet, SearchFacet.value, func.count().label("n"))
+            .join(ids.table, ids == SearchFacet.dandiset_id)
+            .where(SearchFacet.facet.in_(facets))
+        )
+        group = (SearchFacet.facet, SearchFacet.value)
+    return stmt.group_by(*group)
+
+
+def _counted(
+    found: CTE, facets: list[str], conditions: list[Any], name: str, lateral: bool
+) -> Select:
+    """Facet values of the matching Dandisets, counted one by one."""
+    counts = (
+        _value_counts(found.c.id, facets, name, lateral)
+        .where(*conditions)
+        .subquery(f"facets_{name}")
+    )
+    return select(*_row("facet", facet=counts.c.facet, value=counts.c.value, n=counts.c.n))
+
+
+def _counted_either_way(found: CTE, facets: list[str], name: str) -> list[Select]:
+    """The same counts, from the smaller side: when the words match most Dandisets, the
+    archive-wide totals less the values of the Dandisets that do not match. Both ways
+    are in the statement; a one-time condition runs only one of them (PostgreSQL)."""
+    matched = select(func.count()).select_from(found).scalar_subquery()
+    everything = select(func.count()).select_from(Dandiset).scalar_subquery()
+    most = matched * 2 > everything
+    direct = _counted(found, facets, [], name, lateral=True).where(~most)
+    unmatched = (
+        select(Dandiset.id).where(Dandiset.id.not_in(select(found.c.id))).subquery("unmatched")
+    )
+    missing = _value_counts(unmatched.c.id, facets, f"un{name}", lateral=True).subquery(
+        f"unmatched_{name}"
+    )
+    totals = search_facet_totals
+    n = totals.c.dandisets - func.coalesce(missing.c.n, 0)
+    from_totals = (
+        select(*_row("facet", facet=totals.c.facet, value=totals.c.value, n=n))
+        .outerjoin(
+            missing, and_(missing.c.facet == totals.c.facet, missing.c.value == totals.c.value)
+        )
+        .where(totals.c.facet.in_(facets), n > 0, most)
+    )
+    return [direct, from_totals]
 
 
 def search(session: Session, user: User | None, query: SearchQuery) -> SearchResult:
+    """One statement finds the matching Dandisets once and reads from them the page, the
+    total and the facet counts; a second lists the matching files of the page's hits."""
     check_query(query)
     filters = {f: [v for v in vs if v] for f, vs in query.filters.items() if vs}
+    filters = {f: vs for f, vs in filters.items() if vs}
     terms = query.terms()
-    base = _visible(session, user)
-    matches = _matches(session, terms)
-    ranked = matches.ranked if matches is not None else None
-    stmt = _filtered(base, ranked, filters)
-    rank = ranked.c.rank if ranked is not None else literal(0.0)
-    # The total comes with the page (a window count), so the matches are found once.
-    columns = (Dandiset.id, rank.label("rank"), func.count().over().label("total"))
-    page = session.execute(
-        _order(stmt.with_only_columns(*columns), query.sort, ranked)
-        .offset((query.page - 1) * query.page_size)
-        .limit(query.page_size)
-    ).all()
-    if page:
-        count = page[0].total
-    else:  # beyond the last page
-        count = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    hits = _describe(session, [(r[0], float(r[1] or 0)) for r in page], terms, query)
+    found = _candidates(session, user, terms, filters, query.sort)
+    parts = [_page_part(found, query, filters, bool(terms)), _count_part(found, filters)]
+    if query.with_facets:
+        postgres = session.get_bind().dialect.name == "postgresql"
+        parts += _facet_parts(found, filters, postgres)
+    page: list[tuple[int, int, float]] = []
+    count = 0
+    facets: dict[str, list[tuple[str, int]]] = {facet: [] for facet in ALL_FACETS}
+    for kind, id_, rank, facet, value, n in session.execute(union_all(*parts)):
+        if kind == "hit":
+            page.append((n, id_, float(rank or 0)))
+        elif kind == "total":
+            count = n
+        else:
+            facets[facet].append((str(value), n))
+    ranked = [(id_, rank) for _, id_, rank in sorted(page)]
     return SearchResult(
         count=count,
-        hits=hits,
-        facets=(
-            _facet_counts(session, base, matches.found if matches else None, filters)
-            if query.with_facets
-            else {}
-        ),
+        hits=_describe(session, ranked, terms, query),
+        facets={
+            facet: sorted(values, key=lambda item: (-item[1], item[0]))[:MAX_FACET_VALUES]
+            for facet, values in facets.items()
+        }
+        if query.with_facets
+        else {},
         query=query,
     )
 
@@ -392,10 +571,7 @@ def _describe(
     ids = [i for i, _ in ranked]
     if not ids:
         return []
-    dandisets = {d.id: d for d in session.scalars(select(Dandiset).where(Dandiset.id.in_(ids)))}
-    drafts, published = dandiset_service.versions_for_listing(session, ids)
-    shown: dict[int, Version] = {i: published.get(i) or drafts[i] for i in ids}
-    totals = version_totals(session, [v.id for v in shown.values()])
+    shown = {row.id: row for row in session.execute(_shown_versions(ids))}
     facet_rows = session.execute(
         select(SearchFacet.dandiset_id, SearchFacet.facet, SearchFacet.value)
         .where(SearchFacet.dandiset_id.in_(ids), SearchFacet.facet.in_(["species", "license"]))
@@ -404,34 +580,66 @@ def _describe(
     values: dict[tuple[int, str], list[str]] = {}
     for dandiset_id, facet, value in facet_rows:
         values.setdefault((dandiset_id, facet), []).append(value)
-    engine = _engine(session, terms) if terms else None
+    files: dict[int, list[tuple[str, str]]] = {}
+    if terms and query.files_per_dandiset:
+        # One more than shown, to tell whether there are more.
+        with_files = [i for i in ids if shown[i].file_count]
+        files = _engine(session, terms).files_of(
+            session, with_files, terms, query.files_per_dandiset + 1
+        )
     hits = []
     for dandiset_id, rank in ranked:
-        version = shown[dandiset_id]
-        files: list[FileHit] = []
-        more = False
-        if engine is not None and query.files_per_dandiset:
-            count = totals[version.id][0]
-            limit = query.files_per_dandiset + 1
-            rows = session.execute(engine.files_of(dandiset_id, limit, count)).all()
-            more = len(rows) > query.files_per_dandiset
-            files = [FileHit(str(a), p) for a, p in rows[: query.files_per_dandiset]]
-        description = str((version.metadata_ or {}).get("description") or "")
+        row = shown[dandiset_id]
+        matching = files.get(dandiset_id, [])
         hits.append(
             DandisetHit(
-                identifier=dandisets[dandiset_id].identifier,
-                name=version.name,
-                description=description,
-                version=version.version,
-                embargo_status=dandisets[dandiset_id].embargo_status.value,
-                modified=dandisets[dandiset_id].modified,
-                file_count=totals[version.id][0],
-                size=totals[version.id][1],
+                identifier=f"{dandiset_id:06d}",
+                name=row.name,
+                description=str(row.description or ""),
+                version=row.version,
+                embargo_status=EmbargoStatus(row.embargo_status).value,
+                modified=row.modified,
+                file_count=row.file_count or 0,
+                size=row.total_size or 0,
                 rank=rank,
                 species=values.get((dandiset_id, "species"), []),
                 license=values.get((dandiset_id, "license"), []),
-                files=files,
-                more_files=more,
+                files=[FileHit(a, p) for a, p in matching[: query.files_per_dandiset]],
+                more_files=len(matching) > query.files_per_dandiset,
             )
         )
     return hits
+
+
+def _shown_versions(ids: list[int]) -> Select:
+    """What a result shows of each Dandiset: its most recent published version, else its
+    draft, with the version's totals (one statement for the whole page)."""
+    other = aliased(Version)
+    newest_published = (
+        select(func.max(other.id))
+        .where(other.dandiset_id == Dandiset.id, other.version != "draft")
+        .correlate(Dandiset)
+        .scalar_subquery()
+    )
+    draft = (
+        select(other.id)
+        .where(other.dandiset_id == Dandiset.id, other.version == "draft")
+        .correlate(Dandiset)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            Dandiset.id,
+            Dandiset.embargo_status,
+            Dandiset.modified,
+            Version.version,
+            Version.name,
+            Version.metadata_["description"].as_string().label("description"),
+            Folder.file_count,
+            Folder.total_size,
+        )
+        .select_from(Dandiset)
+        .join(Version, Version.id == func.coalesce(newest_published, draft))
+        .outerjoin(Folder, and_(Folder.version_id == Version.id, Folder.path == ""))
+        .where(Dandiset.id.in_(ids))
+    )
