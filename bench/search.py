@@ -426,6 +426,13 @@ def run(url: str, runs: int) -> None:
         common = search_service.search(session, None, search_service.SearchQuery(text=""))
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"\nLoad average {load} on {os.cpu_count()} CPUs (figures inflate with it).")
+    # The same fixed work on every machine, so figures from two machines can be compared.
+    with archive.db.session() as session:
+        reference, _ = measure(
+            lambda: session.execute(text("SELECT count(*) FROM generate_series(1, 1000000)")),
+            runs,
+        )
+    print(f"Machine reference: PostgreSQL counts 1,000,000 generated rows in {reference:.0f} ms.")
     print(f"{common.count:,} Dandisets visible; per query {runs} runs (ms, median / p99):")
     vocab = vocabulary(random.Random(1))  # the words the load used (same seed)
     cases = {

@@ -506,7 +506,9 @@ def _counted_either_way(found: CTE, facets: list[str], name: str) -> list[Select
     are in the statement; a one-time condition runs only one of them (PostgreSQL)."""
     matched = select(func.count()).select_from(found).scalar_subquery()
     everything = select(func.count()).select_from(Dandiset).scalar_subquery()
-    most = matched * 2 > everything
+    # A CTE used by both ways, so the choice is computed once.
+    choice = select((matched * 2 > everything).label("most")).cte(f"choice_{name}")
+    most = select(choice.c.most).scalar_subquery()
     direct = _counted(found, facets, [], name, lateral=True).where(~most)
     unmatched = (
         select(Dandiset.id).where(Dandiset.id.not_in(select(found.c.id))).subquery("unmatched")
