@@ -536,10 +536,10 @@ def _counted_either_way(found: CTE, facets: list[str], name: str) -> list[Select
 
 def search(session: Session, user: User | None, query: SearchQuery) -> SearchResult:
     """One statement finds the matching Dandisets once and reads from them the page, the
-    total and the facet counts; a second lists the matching files of the page's hits."""
+    total and the facet counts; a few small ones then describe the page's Dandisets."""
     check_query(query)
-    filters = {f: [v for v in vs if v] for f, vs in query.filters.items() if vs}
-    filters = {f: vs for f, vs in filters.items() if vs}
+    chosen = {f: [v for v in vs if v] for f, vs in query.filters.items()}
+    filters = {f: vs for f, vs in chosen.items() if vs}  # a facet with no value is no filter
     terms = query.terms()
     found = _candidates(session, user, terms, filters, query.sort)
     parts = [_page_part(found, query, filters, bool(terms)), _count_part(found, filters)]
