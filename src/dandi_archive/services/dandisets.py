@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, String, cast, delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, cast, delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..db.models import (
@@ -154,6 +154,15 @@ def _latest_version_id(dandiset_id: Any) -> Select:
     )
 
 
+def visible_to_user(user_id: Any) -> ColumnElement[bool]:
+    """What a signed-in user who is not an admin may list: open Dandisets and their own
+    embargoed ones. ``user_id`` may be a value or a bound parameter."""
+    owned = exists().where(
+        DandisetOwner.dandiset_id == Dandiset.id, DandisetOwner.user_id == user_id
+    )
+    return or_(Dandiset.embargo_status == EmbargoStatus.OPEN, owned)
+
+
 def query_dandisets(session: Session, query: DandisetQuery) -> Select:
     """The filtered, ordered selection of Dandisets (not yet paginated)."""
     user = query.user
@@ -164,10 +173,7 @@ def query_dandisets(session: Session, query: DandisetQuery) -> Select:
                 "Authentication credentials must be provided to list embargoed Dandisets."
             )
         if not user.is_admin:
-            owned = exists().where(
-                DandisetOwner.dandiset_id == Dandiset.id, DandisetOwner.user_id == user.id
-            )
-            stmt = stmt.where(or_(Dandiset.embargo_status == EmbargoStatus.OPEN, owned))
+            stmt = stmt.where(visible_to_user(user.id))
     else:
         stmt = stmt.where(Dandiset.embargo_status == EmbargoStatus.OPEN)
     if query.mine:

@@ -6,13 +6,17 @@ PostgreSQL answers from ``tsvector`` columns with GIN indexes, SQLite from FTS5 
 both from a per-Dandiset table of file words; all index the same words
 (``search_index.words``). Facets are counted "disjunctively": the counts of one facet
 ignore that facet's own selection, so a person can widen a choice as well as narrow it.
+
+The statements are built once per query *shape* (engine, number of words, which facets
+are selected, sort, caller's kind) with the words, chosen values, page and caller as
+bound parameters: building and compiling them cost more Python time than running them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -25,7 +29,6 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
-    column,
     exists,
     func,
     literal,
@@ -36,8 +39,8 @@ from sqlalchemy import (
     text,
     true,
     union_all,
-    values,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, aliased
 
 from ..db.models import Dandiset, EmbargoStatus, Folder, User, Version
@@ -115,28 +118,30 @@ class SearchResult:
 class _Postgres:
     """``tsvector @@ tsquery`` on GIN-indexed generated columns."""
 
-    def __init__(self, terms: list[str]) -> None:
-        self.tsquery = self._query(terms)
+    name = "postgresql"
 
     @staticmethod
-    def _query(terms: list[str]) -> Any:
-        # Terms are letter/digit runs only, so they cannot break the tsquery syntax.
-        return func.to_tsquery(
-            literal_column("'simple'::regconfig"), " & ".join(f"{t}:*" for t in terms)
-        )
+    def tsquery(parameter: str) -> Any:
+        return func.to_tsquery(literal_column("'simple'::regconfig"), bindparam(parameter))
 
-    def term_condition(self, term: str) -> Any:
-        """The Dandiset's metadata or one of its files has a word starting with ``term``."""
+    @staticmethod
+    def word_parameters(terms: list[str]) -> dict[str, str]:
+        # Terms are letter/digit runs only, so they cannot break the tsquery syntax.
+        found = {f"word{n}": f"{t}:*" for n, t in enumerate(terms)}
+        return {**found, "words": " & ".join(found.values())}
+
+    def term_condition(self, n: int) -> Any:
+        """The Dandiset's files or its metadata have a word starting with word ``n``."""
         tsv = literal_column("search_dandisets.tsv")
         # The file words first: a hashed lookup, which spares the tsvector test for the
         # Dandisets whose files have the word (PostgreSQL evaluates OR left to right).
-        return or_(Dandiset.id.in_(_term_ids(term)), tsv.op("@@")(self._query([term])))
+        return or_(Dandiset.id.in_(_term_ids(n)), tsv.op("@@")(self.tsquery(f"word{n}")))
 
     def with_rank(self, stmt: Select) -> tuple[Select, Any]:
         # Ranked in the same pass that tests the words; 0 when files supplied some words.
         tsv = literal_column("search_dandisets.tsv")
-        rank = case((tsv.op("@@")(self.tsquery), func.ts_rank(tsv, self.tsquery)), else_=0.0)
-        return stmt, rank
+        words = self.tsquery("words")
+        return stmt, case((tsv.op("@@")(words), func.ts_rank(tsv, words)), else_=0.0)
 
     def files_of(
         self, session: Session, ids: list[int], terms: list[str], limit: int
@@ -146,85 +151,93 @@ class _Postgres:
         rarest, files = _rarest_term(session, terms)
         if files == 0:
             return found  # no file anywhere has one of the words
+        params = {**self.word_parameters(terms), "ids": ids, "limit": limit}
         if files <= RARE_TERM_FILES:
-            rows = session.execute(self._files_by_index(ids, rarest, limit))
+            params["rarest"] = f"{rarest}:*"
+            rows = session.execute(_files_by_index(), params)
         else:
-            rows = session.execute(self._files_by_scan(ids, limit))
+            rows = session.execute(_files_by_scan(), params)
         for dandiset_id, asset_id, path in rows:
             found[dandiset_id].append((str(asset_id), path))
         return found
 
-    def _files_by_index(self, ids: list[int], rarest: str, limit: int) -> Select:
-        """Files of all the Dandisets from the GIN index, looked up by the rarest word only:
-        the other words are tested on those few rows (``ts_match_vq`` is not an indexable
-        operator), since a common prefix such as ``sub:*`` would make the index gather the
-        posting lists of most files."""
-        tsv = literal_column("search_assets.tsv")
-        position = (
-            func.row_number()
-            .over(partition_by=SearchAsset.dandiset_id, order_by=SearchAsset.path)
-            .label("position")
-        )
-        hits = (
-            select(SearchAsset.dandiset_id, SearchAsset.asset_id, SearchAsset.path, position)
-            .where(
-                SearchAsset.dandiset_id.in_(ids),
-                tsv.op("@@")(self._query([rarest])),
-                func.ts_match_vq(tsv, self.tsquery),
-            )
-            .subquery("hits")
-        )
-        return (
-            select(hits.c.dandiset_id, hits.c.asset_id, hits.c.path)
-            .where(hits.c.position <= limit)
-            .order_by(hits.c.dandiset_id, hits.c.position)
-        )
 
-    def _files_by_scan(self, ids: list[int], limit: int) -> Select:
-        """Each Dandiset's files read in path order and tested one by one until enough
-        match: cheaper than the index when every word is common."""
-        tsv = literal_column("search_assets.tsv")
-        wanted = values(column("id", Integer), name="wanted").data([(i,) for i in ids])
-        # OFFSET 0 keeps the path-ordered read from being merged with the word test.
-        in_order = (
-            select(SearchAsset.asset_id, SearchAsset.path, tsv.label("tsv"))
-            .where(SearchAsset.dandiset_id == wanted.c.id)
-            .order_by(SearchAsset.path)
-            .offset(0)
-            .correlate(wanted)
-            .subquery("in_order")
+@cache
+def _files_by_index() -> Select:
+    """Files of the Dandisets ``ids`` from the GIN index, looked up by the rarest word
+    only: the other words are tested on those few rows (``ts_match_vq`` is not an
+    indexable operator), since a common prefix such as ``sub:*`` would make the index
+    gather the posting lists of most files."""
+    tsv = literal_column("search_assets.tsv")
+    position = (
+        func.row_number()
+        .over(partition_by=SearchAsset.dandiset_id, order_by=SearchAsset.path)
+        .label("position")
+    )
+    hits = (
+        select(SearchAsset.dandiset_id, SearchAsset.asset_id, SearchAsset.path, position)
+        .where(
+            SearchAsset.dandiset_id.in_(bindparam("ids", expanding=True)),
+            tsv.op("@@")(_Postgres.tsquery("rarest")),
+            func.ts_match_vq(tsv, _Postgres.tsquery("words")),
         )
-        first = (
-            select(in_order.c.asset_id, in_order.c.path)
-            .where(in_order.c.tsv.op("@@")(self.tsquery))
-            .limit(limit)
-            .lateral("first")
-        )
-        return select(wanted.c.id, first.c.asset_id, first.c.path).select_from(
-            wanted.join(first, true())
-        )
+        .subquery("hits")
+    )
+    return (
+        select(hits.c.dandiset_id, hits.c.asset_id, hits.c.path)
+        .where(hits.c.position <= bindparam("limit"))
+        .order_by(hits.c.dandiset_id, hits.c.position)
+    )
+
+
+@cache
+def _files_by_scan() -> Select:
+    """Each Dandiset's files read in path order and tested one by one until enough
+    match: cheaper than the index when every word is common."""
+    tsv = literal_column("search_assets.tsv")
+    wanted = select(func.unnest(bindparam("ids", type_=ARRAY(Integer))).label("id")).subquery(
+        "wanted"
+    )
+    # OFFSET 0 keeps the path-ordered read from being merged with the word test.
+    in_order = (
+        select(SearchAsset.asset_id, SearchAsset.path, tsv.label("tsv"))
+        .where(SearchAsset.dandiset_id == wanted.c.id)
+        .order_by(SearchAsset.path)
+        .offset(0)
+        .correlate(wanted)
+        .subquery("in_order")
+    )
+    first = (
+        select(in_order.c.asset_id, in_order.c.path)
+        .where(in_order.c.tsv.op("@@")(_Postgres.tsquery("words")))
+        .limit(bindparam("limit"))
+        .lateral("first")
+    )
+    return select(wanted.c.id, first.c.asset_id, first.c.path).select_from(
+        wanted.join(first, true())
+    )
 
 
 class _SQLite:
     """FTS5 ``MATCH`` with bm25 column weights (title 10, keywords 4, rest 1)."""
 
-    def __init__(self, terms: list[str]) -> None:
-        self.match = " AND ".join(f'"{t}"*' for t in terms)
-        self.count = 0
+    name = "sqlite"
 
-    def term_condition(self, term: str) -> Any:
-        self.count += 1  # each use needs a bind parameter name of its own
-        name = f"term{self.count}"
+    @staticmethod
+    def word_parameters(terms: list[str]) -> dict[str, str]:
+        found = {f"word{n}": f'"{t}"*' for n, t in enumerate(terms)}
+        return {**found, "words": " AND ".join(found.values())}
+
+    def term_condition(self, n: int) -> Any:
         fts = (
             text(
                 "SELECT rowid AS dandiset_id FROM search_dandisets_fts "
-                f"WHERE search_dandisets_fts MATCH :{name}"
+                f"WHERE search_dandisets_fts MATCH :word{n}"
             )
-            .bindparams(**{name: f'"{term}"*'})
             .columns(dandiset_id=Integer)
-            .subquery(f"fts_{name}")
+            .subquery(f"fts_word{n}")
         )
-        return or_(Dandiset.id.in_(select(fts.c.dandiset_id)), Dandiset.id.in_(_term_ids(term)))
+        return or_(Dandiset.id.in_(_term_ids(n)), Dandiset.id.in_(select(fts.c.dandiset_id)))
 
     def with_rank(self, stmt: Select) -> tuple[Select, Any]:
         # bm25 is only defined inside a MATCH, so the ranked matches are joined.
@@ -232,9 +245,8 @@ class _SQLite:
             text(
                 "SELECT rowid AS dandiset_id, "
                 "-bm25(search_dandisets_fts, 10.0, 4.0, 1.0) AS rank "
-                "FROM search_dandisets_fts WHERE search_dandisets_fts MATCH :match"
+                "FROM search_dandisets_fts WHERE search_dandisets_fts MATCH :words"
             )
-            .bindparams(match=self.match)
             .columns(dandiset_id=Integer, rank=Float)
             .subquery("ranked")
         )
@@ -245,62 +257,93 @@ class _SQLite:
         self, session: Session, ids: list[int], terms: list[str], limit: int
     ) -> dict[int, list[tuple[str, str]]]:
         # One statement per Dandiset: SQLite runs in-process, a statement costs little.
-        matching = (
-            text("SELECT rowid AS id FROM search_assets_fts WHERE search_assets_fts MATCH :m")
-            .bindparams(m=self.match)
-            .columns(id=Integer)
-            .subquery("afts")
-        )
-        found = {}
-        for dandiset_id in ids:
-            rows = session.execute(
-                select(SearchAsset.asset_id, SearchAsset.path)
-                .join(matching, matching.c.id == SearchAsset.id)
-                .where(SearchAsset.dandiset_id == dandiset_id)
-                .order_by(SearchAsset.path)
-                .limit(limit)
-            )
-            found[dandiset_id] = [(str(a), p) for a, p in rows]
-        return found
+        words = self.word_parameters(terms)["words"]
+        return {
+            dandiset_id: [
+                (str(a), p)
+                for a, p in session.execute(
+                    _sqlite_files(), {"words": words, "dandiset_id": dandiset_id, "limit": limit}
+                )
+            ]
+            for dandiset_id in ids
+        }
 
 
-def _engine(session: Session, terms: list[str]) -> _Postgres | _SQLite:
-    if session.get_bind().dialect.name == "postgresql":
-        return _Postgres(terms)
-    return _SQLite(terms)
+@cache
+def _sqlite_files() -> Select:
+    matching = (
+        text("SELECT rowid AS id FROM search_assets_fts WHERE search_assets_fts MATCH :words")
+        .columns(id=Integer)
+        .subquery("afts")
+    )
+    return (
+        select(SearchAsset.asset_id, SearchAsset.path)
+        .join(matching, matching.c.id == SearchAsset.id)
+        .where(SearchAsset.dandiset_id == bindparam("dandiset_id"))
+        .order_by(SearchAsset.path)
+        .limit(bindparam("limit"))
+    )
 
 
-def _term_ids(term: str) -> Select:
-    """Dandisets with a file containing a word that starts with ``term`` (a key range)."""
-    return select(SearchTerm.dandiset_id).where(*_term_range(term))
+_ENGINES = {"postgresql": _Postgres(), "sqlite": _SQLite()}
 
 
-def _term_range(term: str) -> tuple[Any, Any]:
-    return SearchTerm.term >= term, SearchTerm.term < term + "\U0010ffff"
+def _engine(session: Session) -> _Postgres | _SQLite:
+    return _ENGINES[session.get_bind().dialect.name]
+
+
+def _term_ids(n: int) -> Select:
+    """Dandisets with a file containing a word that starts with word ``n`` (a key range
+    of ``search_terms``)."""
+    return select(SearchTerm.dandiset_id).where(*_term_range(n))
+
+
+def _term_range(n: int) -> tuple[Any, Any]:
+    return SearchTerm.term >= bindparam(f"from{n}"), SearchTerm.term < bindparam(f"to{n}")
+
+
+def _range_parameters(terms: list[str]) -> dict[str, str]:
+    ranges = {}
+    for n, term in enumerate(terms):
+        ranges[f"from{n}"] = term
+        ranges[f"to{n}"] = term + "\U0010ffff"
+    return ranges
 
 
 def _rarest_term(session: Session, terms: list[str]) -> tuple[str, int]:
     """The word found in the fewest files of the whole archive, with that number (counted
     up to a bound: past it a word is simply common). One statement for all the words."""
     common = RARE_TERM_FILES + 1
-    parts = []
-    for n, term in enumerate(terms):
-        sample = (
-            select(SearchTerm.files)
-            .where(*_term_range(term))
-            .limit(RARE_TERM_ROWS)
-            .subquery(f"sample{n}")
-        )
-        parts.append(select(literal(n), func.count(), func.coalesce(func.sum(sample.c.files), 0)))
     best = (terms[0], common)
-    for n, rows, files in session.execute(union_all(*parts) if len(parts) > 1 else parts[0]):
+    for n, rows, files in session.execute(_file_counts(len(terms)), _range_parameters(terms)):
         files = common if rows == RARE_TERM_ROWS else min(files, common)
         if files < best[1]:
             best = (terms[n], files)
     return best
 
 
+@cache
+def _file_counts(terms: int) -> Any:
+    parts = []
+    for n in range(terms):
+        sample = select(SearchTerm.files).where(*_term_range(n)).limit(RARE_TERM_ROWS).subquery()
+        parts.append(select(literal(n), func.count(), func.coalesce(func.sum(sample.c.files), 0)))
+    return union_all(*parts) if len(parts) > 1 else parts[0]
+
+
 # -- the query --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What the SQL of a search depends on; everything else is a parameter."""
+
+    engine: str
+    terms: int
+    filters: tuple[str, ...]  # the facets with a selection
+    sort: str
+    with_facets: bool
+    viewer: str  # "public", "user" (sees their own embargoed Dandisets) or "admin"
 
 
 def check_query(query: SearchQuery) -> None:
@@ -315,25 +358,34 @@ def check_query(query: SearchQuery) -> None:
         raise BadRequest(f"page must be >= 1 and page_size between 1 and {MAX_PAGE_SIZE}.")
 
 
-def _visible(session: Session, user: User | None) -> Select:
-    """Dandisets the caller may see, by the same rule as the Dandiset listing."""
-    listing = dandiset_service.DandisetQuery(user=user, embargoed=user is not None)
-    return dandiset_service.query_dandisets(session, listing).order_by(None)
+def _viewer(user: User | None) -> str:
+    if user is None:
+        return "public"
+    return "admin" if user.is_admin else "user"
 
 
-def _facet_condition(facet: str, values: list[str]) -> Any:
+def _visible(viewer: str) -> Select:
+    """Dandisets the caller may see, by the rule of the Dandiset listing."""
+    stmt = select(Dandiset)
+    if viewer == "public":
+        return stmt.where(Dandiset.embargo_status == EmbargoStatus.OPEN)
+    if viewer == "user":
+        return stmt.where(dandiset_service.visible_to_user(bindparam("viewer_id")))
+    return stmt
+
+
+def _facet_condition(facet: str) -> Any:
+    chosen = bindparam(f"chosen_{facet}", expanding=True)
     if facet == "embargo":
-        return Dandiset.embargo_status.in_([v.upper() for v in values])
+        return Dandiset.embargo_status.in_(chosen)
     return exists().where(
         SearchFacet.dandiset_id == Dandiset.id,
         SearchFacet.facet == facet,
-        SearchFacet.value.in_(values),
+        SearchFacet.value.in_(chosen),
     )
 
 
-def _candidates(
-    session: Session, user: User | None, terms: list[str], filters: dict[str, list[str]], sort: str
-) -> CTE:
+def _candidates(shape: _Shape) -> CTE:
     """The visible Dandisets that have every word, each with its rank, the keys of the
     chosen order and, per selected facet, whether it has one of the chosen values.
 
@@ -341,21 +393,21 @@ def _candidates(
     read the same rows, each ignoring its own facet's selection. Used by every part of
     the statement, so derived once (a CTE referenced more than once is materialized).
     """
-    stmt = _visible(session, user).join(SearchDandiset, SearchDandiset.dandiset_id == Dandiset.id)
+    stmt = _visible(shape.viewer).join(SearchDandiset, SearchDandiset.dandiset_id == Dandiset.id)
     rank: Any = literal(0.0)
-    if terms:
-        engine = _engine(session, terms)
-        stmt = stmt.where(*(engine.term_condition(term) for term in terms))
+    if shape.terms:
+        engine = _ENGINES[shape.engine]
+        stmt = stmt.where(*(engine.term_condition(n) for n in range(shape.terms)))
         stmt, rank = engine.with_rank(stmt)
     columns = [
         Dandiset.id.label("id"),
         rank.label("rank"),
         Dandiset.modified.label("modified"),
         cast(Dandiset.embargo_status, String).label("embargo"),
-        *_sort_keys(sort),
+        *_sort_keys(shape.sort),
         *(
-            case((_facet_condition(facet, values), 1), else_=0).label(f"in_{facet}")
-            for facet, values in filters.items()
+            case((_facet_condition(facet), 1), else_=0).label(f"in_{facet}")
+            for facet in shape.filters
         ),
     ]
     return stmt.with_only_columns(*columns).cte("candidates")
@@ -389,7 +441,7 @@ def _order(found: CTE, sort: str, has_terms: bool) -> list[Any]:
     return [c.modified.desc(), c.id.desc()]
 
 
-def _selected(found: CTE, filters: dict[str, list[str]], skip: str | None = None) -> list[Any]:
+def _selected(found: CTE, filters: tuple[str, ...], skip: str | None = None) -> list[Any]:
     return [found.c[f"in_{facet}"] == 1 for facet in filters if facet != skip]
 
 
@@ -413,36 +465,33 @@ def _row(
     ]
 
 
-def _page_part(
-    found: CTE, query: SearchQuery, filters: dict[str, list[str]], has_terms: bool
-) -> Select:
-    position = func.row_number().over(order_by=_order(found, query.sort, has_terms))
+def _page_part(found: CTE, shape: _Shape) -> Select:
+    position = func.row_number().over(order_by=_order(found, shape.sort, bool(shape.terms)))
     ordered = (
         select(found.c.id, found.c.rank, position.label("position"))
-        .where(*_selected(found, filters))
+        .where(*_selected(found, shape.filters))
         .subquery("ordered")
     )
-    first = (query.page - 1) * query.page_size
     page = (
         select(*_row("hit", id=ordered.c.id, rank=ordered.c.rank, n=ordered.c.position))
-        .where(ordered.c.position > first, ordered.c.position <= first + query.page_size)
+        .where(ordered.c.position > bindparam("first"), ordered.c.position <= bindparam("last"))
         .subquery("page")
     )
     return select(page)
 
 
-def _count_part(found: CTE, filters: dict[str, list[str]]) -> Select:
+def _count_part(found: CTE, filters: tuple[str, ...]) -> Select:
     return (
         select(*_row("total", n=func.count())).select_from(found).where(*_selected(found, filters))
     )
 
 
-def _facet_parts(found: CTE, filters: dict[str, list[str]], postgres: bool) -> list[Select]:
+def _facet_parts(found: CTE, filters: tuple[str, ...], postgres: bool) -> list[Select]:
     """Counts per facet value. Facets without a selection share one set of Dandisets (all
     selections applied); each selected facet is counted over the Dandisets that pass the
     other selections, so a person can widen a choice as well as narrow it."""
-    groups: dict[str | None, list[str]] = {None: [f for f in ALL_FACETS if not filters.get(f)]}
-    groups.update({f: [f] for f in ALL_FACETS if filters.get(f)})
+    groups: dict[str | None, list[str]] = {None: [f for f in ALL_FACETS if f not in filters]}
+    groups.update({f: [f] for f in ALL_FACETS if f in filters})
     parts = []
     for skip, facets in groups.items():
         conditions = _selected(found, filters, skip)
@@ -534,22 +583,56 @@ def _counted_either_way(found: CTE, facets: list[str], name: str) -> list[Select
     return [direct, from_totals]
 
 
+@lru_cache(maxsize=512)
+def _statement(shape: _Shape) -> Any:
+    """Page, total and facet counts of a search of this shape, as one statement."""
+    found = _candidates(shape)
+    parts = [_page_part(found, shape), _count_part(found, shape.filters)]
+    if shape.with_facets:
+        parts += _facet_parts(found, shape.filters, shape.engine == "postgresql")
+    return union_all(*parts)
+
+
+def _parameters(
+    engine: _Postgres | _SQLite,
+    query: SearchQuery,
+    terms: list[str],
+    filters: dict[str, list[str]],
+    user: User | None,
+) -> dict[str, Any]:
+    first = (query.page - 1) * query.page_size
+    params: dict[str, Any] = {"first": first, "last": first + query.page_size}
+    if terms:
+        params |= engine.word_parameters(terms) | _range_parameters(terms)
+    for facet, chosen in filters.items():
+        params[f"chosen_{facet}"] = [v.upper() for v in chosen] if facet == "embargo" else chosen
+    if user is not None:
+        params["viewer_id"] = user.id
+    return params
+
+
 def search(session: Session, user: User | None, query: SearchQuery) -> SearchResult:
     """One statement finds the matching Dandisets once and reads from them the page, the
     total and the facet counts; a few small ones then describe the page's Dandisets."""
     check_query(query)
     chosen = {f: [v for v in vs if v] for f, vs in query.filters.items()}
-    filters = {f: vs for f, vs in chosen.items() if vs}  # a facet with no value is no filter
+    # In a fixed order, so that the same selection is the same shape.
+    filters = {f: chosen[f] for f in ALL_FACETS if chosen.get(f)}
     terms = query.terms()
-    found = _candidates(session, user, terms, filters, query.sort)
-    parts = [_page_part(found, query, filters, bool(terms)), _count_part(found, filters)]
-    if query.with_facets:
-        postgres = session.get_bind().dialect.name == "postgresql"
-        parts += _facet_parts(found, filters, postgres)
+    engine = _engine(session)
+    shape = _Shape(
+        engine=engine.name,
+        terms=len(terms),
+        filters=tuple(filters),
+        sort=query.sort,
+        with_facets=query.with_facets,
+        viewer=_viewer(user),
+    )
+    rows = session.execute(_statement(shape), _parameters(engine, query, terms, filters, user))
     page: list[tuple[int, int, float]] = []
     count = 0
     facets: dict[str, list[tuple[str, int]]] = {facet: [] for facet in ALL_FACETS}
-    for kind, id_, rank, facet, value, n in session.execute(union_all(*parts)):
+    for kind, id_, rank, facet, value, n in rows:
         if kind == "hit":
             page.append((n, id_, float(rank or 0)))
         elif kind == "total":
@@ -580,11 +663,7 @@ def _describe(
     if not ids:
         return []
     shown = {row.id: row for row in session.execute(_shown_versions(), {"ids": ids})}
-    facet_rows = session.execute(
-        select(SearchFacet.dandiset_id, SearchFacet.facet, SearchFacet.value)
-        .where(SearchFacet.dandiset_id.in_(ids), SearchFacet.facet.in_(["species", "license"]))
-        .order_by(SearchFacet.value)
-    )
+    facet_rows = session.execute(_shown_facets(), {"ids": ids})
     values: dict[tuple[int, str], list[str]] = {}
     for dandiset_id, facet, value in facet_rows:
         values.setdefault((dandiset_id, facet), []).append(value)
@@ -592,9 +671,7 @@ def _describe(
     if terms and query.files_per_dandiset:
         # One more than shown, to tell whether there are more.
         with_files = [i for i in ids if shown[i].file_count]
-        files = _engine(session, terms).files_of(
-            session, with_files, terms, query.files_per_dandiset + 1
-        )
+        files = _engine(session).files_of(session, with_files, terms, query.files_per_dandiset + 1)
     hits = []
     for dandiset_id, rank in ranked:
         row = shown[dandiset_id]
@@ -617,6 +694,18 @@ def _describe(
             )
         )
     return hits
+
+
+@cache
+def _shown_facets() -> Select:
+    return (
+        select(SearchFacet.dandiset_id, SearchFacet.facet, SearchFacet.value)
+        .where(
+            SearchFacet.dandiset_id.in_(bindparam("ids", expanding=True)),
+            SearchFacet.facet.in_(["species", "license"]),
+        )
+        .order_by(SearchFacet.value)
+    )
 
 
 @cache
