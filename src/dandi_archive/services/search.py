@@ -137,20 +137,28 @@ class _Postgres:
         # Dandisets whose files have the word (PostgreSQL evaluates OR left to right).
         return or_(Dandiset.id.in_(_term_ids(n)), tsv.op("@@")(self.tsquery(f"word{n}")))
 
-    def with_rank(self, stmt: Select) -> tuple[Select, Any]:
+    def metadata_condition(self) -> Any:
+        """The Dandiset's metadata has all the words."""
+        return literal_column("search_dandisets.tsv").op("@@")(self.tsquery("words"))
+
+    def with_rank(self, stmt: Select, metadata_only: bool) -> tuple[Select, Any]:
         # Ranked in the same pass that tests the words; 0 when files supplied some words.
         tsv = literal_column("search_dandisets.tsv")
         words = self.tsquery("words")
+        if metadata_only:
+            return stmt, func.ts_rank(tsv, words)  # every candidate has all the words
         return stmt, case((tsv.op("@@")(words), func.ts_rank(tsv, words)), else_=0.0)
 
     def files_of(
-        self, session: Session, ids: list[int], terms: list[str], limit: int
+        self, session: Session, ids: list[int], terms: list[str], in_files: list[int], limit: int
     ) -> dict[int, list[tuple[str, str]]]:
-        """Up to ``limit`` files with all the words, per Dandiset, in path order."""
+        """Up to ``limit`` files with all the words, per Dandiset, in path order.
+        ``in_files``: per word, the number of files of the archive that have it."""
         found: dict[int, list[tuple[str, str]]] = {i: [] for i in ids}
-        rarest, files = _rarest_term(session, terms)
+        files = min(in_files)
         if files == 0:
             return found  # no file anywhere has one of the words
+        rarest = terms[in_files.index(files)]
         params = {**self.word_parameters(terms), "ids": ids, "limit": limit}
         if files <= RARE_TERM_FILES:
             params["rarest"] = f"{rarest}:*"
@@ -239,7 +247,18 @@ class _SQLite:
         )
         return or_(Dandiset.id.in_(_term_ids(n)), Dandiset.id.in_(select(fts.c.dandiset_id)))
 
-    def with_rank(self, stmt: Select) -> tuple[Select, Any]:
+    def metadata_condition(self) -> Any:
+        fts = (
+            text(
+                "SELECT rowid AS dandiset_id FROM search_dandisets_fts "
+                "WHERE search_dandisets_fts MATCH :words"
+            )
+            .columns(dandiset_id=Integer)
+            .subquery("fts_words")
+        )
+        return Dandiset.id.in_(select(fts.c.dandiset_id))
+
+    def with_rank(self, stmt: Select, metadata_only: bool) -> tuple[Select, Any]:
         # bm25 is only defined inside a MATCH, so the ranked matches are joined.
         fts = (
             text(
@@ -254,7 +273,7 @@ class _SQLite:
         return stmt, func.coalesce(fts.c.rank, 0.0)
 
     def files_of(
-        self, session: Session, ids: list[int], terms: list[str], limit: int
+        self, session: Session, ids: list[int], terms: list[str], in_files: list[int], limit: int
     ) -> dict[int, list[tuple[str, str]]]:
         # One statement per Dandiset: SQLite runs in-process, a statement costs little.
         words = self.word_parameters(terms)["words"]
@@ -310,16 +329,14 @@ def _range_parameters(terms: list[str]) -> dict[str, str]:
     return ranges
 
 
-def _rarest_term(session: Session, terms: list[str]) -> tuple[str, int]:
-    """The word found in the fewest files of the whole archive, with that number (counted
-    up to a bound: past it a word is simply common). One statement for all the words."""
+def _files_per_term(session: Session, terms: list[str]) -> list[int]:
+    """Per word, the number of files of the whole archive that have it, counted up to a
+    bound (past it a word is simply common). One statement for all the words."""
     common = RARE_TERM_FILES + 1
-    best = (terms[0], common)
+    counts = [common] * len(terms)
     for n, rows, files in session.execute(_file_counts(len(terms)), _range_parameters(terms)):
-        files = common if rows == RARE_TERM_ROWS else min(files, common)
-        if files < best[1]:
-            best = (terms[n], files)
-    return best
+        counts[n] = common if rows == RARE_TERM_ROWS else min(files, common)
+    return counts
 
 
 @cache
@@ -339,7 +356,7 @@ class _Shape:
     """What the SQL of a search depends on; everything else is a parameter."""
 
     engine: str
-    terms: int
+    terms: tuple[bool, ...]  # per word, whether some file of the archive has it
     filters: tuple[str, ...]  # the facets with a selection
     sort: str
     with_facets: bool
@@ -397,8 +414,12 @@ def _candidates(shape: _Shape) -> CTE:
     rank: Any = literal(0.0)
     if shape.terms:
         engine = _ENGINES[shape.engine]
-        stmt = stmt.where(*(engine.term_condition(n) for n in range(shape.terms)))
-        stmt, rank = engine.with_rank(stmt)
+        metadata_only = not any(shape.terms)
+        if metadata_only:  # no file has any of the words: one test of all of them
+            stmt = stmt.where(engine.metadata_condition())
+        else:
+            stmt = stmt.where(*(engine.term_condition(n) for n in range(len(shape.terms))))
+        stmt, rank = engine.with_rank(stmt, metadata_only)
     columns = [
         Dandiset.id.label("id"),
         rank.label("rank"),
@@ -620,9 +641,10 @@ def search(session: Session, user: User | None, query: SearchQuery) -> SearchRes
     filters = {f: chosen[f] for f in ALL_FACETS if chosen.get(f)}
     terms = query.terms()
     engine = _engine(session)
+    in_files = _files_per_term(session, terms) if terms else []
     shape = _Shape(
         engine=engine.name,
-        terms=len(terms),
+        terms=tuple(n > 0 for n in in_files),
         filters=tuple(filters),
         sort=query.sort,
         with_facets=query.with_facets,
@@ -642,7 +664,7 @@ def search(session: Session, user: User | None, query: SearchQuery) -> SearchRes
     ranked = [(id_, rank) for _, id_, rank in sorted(page)]
     return SearchResult(
         count=count,
-        hits=_describe(session, ranked, terms, query),
+        hits=_describe(session, ranked, terms, in_files, query),
         facets={
             facet: sorted(values, key=lambda item: (-item[1], item[0]))[:MAX_FACET_VALUES]
             for facet, values in facets.items()
@@ -657,7 +679,11 @@ def search(session: Session, user: User | None, query: SearchQuery) -> SearchRes
 
 
 def _describe(
-    session: Session, ranked: list[tuple[int, float]], terms: list[str], query: SearchQuery
+    session: Session,
+    ranked: list[tuple[int, float]],
+    terms: list[str],
+    in_files: list[int],
+    query: SearchQuery,
 ) -> list[DandisetHit]:
     ids = [i for i, _ in ranked]
     if not ids:
@@ -671,7 +697,9 @@ def _describe(
     if terms and query.files_per_dandiset:
         # One more than shown, to tell whether there are more.
         with_files = [i for i in ids if shown[i].file_count]
-        files = _engine(session).files_of(session, with_files, terms, query.files_per_dandiset + 1)
+        files = _engine(session).files_of(
+            session, with_files, terms, in_files, query.files_per_dandiset + 1
+        )
     hits = []
     for dandiset_id, rank in ranked:
         row = shown[dandiset_id]
