@@ -100,6 +100,9 @@ def test_every_word_must_match_and_prefixes_count(api, corpus):
     assert ids(search(api, q="hippocampus place")) == [corpus["rat"]]
     assert ids(search(api, q="hippocamp")) == [corpus["rat"]]  # word prefix
     assert ids(search(api, q="hippocampus zebrafish")) == []
+    # One word from the metadata, one from a file path: both must hold.
+    assert ids(search(api, q="hippocampus ecephys")) == [corpus["rat"]]
+    assert ids(search(api, q="hippocampus ophys")) == []
     assert ids(search(api, q=corpus["fish"])) == [corpus["fish"]]  # by identifier
 
 
