@@ -4,6 +4,7 @@ both providers' token and profile endpoints and records what the archive sent it
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -149,6 +150,19 @@ def test_github_sign_in_finds_the_account_with_the_same_verified_address(api):
     assert "Jane Doe" in web.get("/account").text
     with api.archive.db.session() as session:
         assert session.query(User).count() == 1
+
+
+def test_github_address_is_compared_exactly_not_as_a_pattern(api, monkeypatch):
+    # "jane_doe" as a LIKE pattern would match "janeXdoe": a different person.
+    make_account(api, "janeXdoe@lab.example.org", name="Someone Else")
+    verified = {"email": "jane_doe@lab.example.org", "primary": True, "verified": True}
+    monkeypatch.setattr(sys.modules[__name__], "GITHUB_EMAILS", [verified])
+    web = Browser(api)
+    r = come_back(web, "github", start(web, "github"))
+    assert r.status_code == 303 and r.headers["location"] == "/account"  # a new account
+    assert "Someone Else" not in web.get("/account").text
+    with api.archive.db.session() as session:
+        assert session.query(User).count() == 2
 
 
 def test_orcid_sign_in_without_an_address(api):

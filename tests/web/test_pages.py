@@ -169,6 +169,11 @@ def test_sign_in_out_and_api_key(api):
     assert 'value="owner@example.org"' in wrong.text
     unknown = web.post("/login", {"email": "nobody@example.org", "password": PASSWORD})
     assert "Wrong email or password" in unknown.text
+    # An address is compared exactly (any case), never as a pattern.
+    pattern = web.post("/login", {"email": "owner@example.or_", "password": PASSWORD})
+    assert pattern.status_code == 400 and "Wrong email or password" in pattern.text
+    assert web.post("/login", {"email": "OWNER@example.org", "password": PASSWORD}).is_redirect
+    web.sign_out()
     assert web.get("/account").status_code == 303  # to the sign-in page
 
     evil = Browser(api).post(

@@ -48,7 +48,7 @@ def sign_up(session: Session, email: str, name: str, password: str, confirm: str
     problems: dict[str, str] = {}
     if "@" not in email or email.startswith("@") or email.endswith("@") or len(email) > 254:
         problems["email"] = "Enter an email address such as jane@example.org."
-    elif session.scalar(select(User.id).where(User.email.ilike(email))):
+    elif users.find_by_email(session, email) is not None:
         problems["email"] = "An account with this email exists; sign in instead."
     if not name:
         problems["name"] = "Enter your name as it should appear in citations."
@@ -73,7 +73,7 @@ def set_password(session: Session, user: User, password: str) -> None:
 
 def authenticate(session: Session, email: str, password: str) -> User:
     """The user with these credentials, or NotAuthenticated (which never says which was wrong)."""
-    user = session.scalar(select(User).where(User.email.ilike(email.strip())))
+    user = users.find_by_email(session, email)
     stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
     try:
         _hasher.verify(stored, password[:MAX_PASSWORD_LENGTH])

@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..config import Settings
@@ -181,7 +180,7 @@ def account_for(session: Session, identity: Identity, signed_in: User | None) ->
 def _by_email(session: Session, email: str | None) -> User | None:
     if not email:
         return None
-    return session.scalar(select(User).where(User.email.ilike(email)))
+    return users.find_by_email(session, email)
 
 
 def _new_user(session: Session, identity: Identity) -> User:

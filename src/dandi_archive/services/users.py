@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ..db.models import ApiKey, User, UserStatus
@@ -35,6 +35,12 @@ def create_user(
     session.add(user)
     session.flush()
     return user
+
+
+def find_by_email(session: Session, email: str) -> User | None:
+    """The user with this address, whatever its case. An exact comparison, not a LIKE
+    pattern: '_' and '%' are ordinary characters of an address."""
+    return session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
 def get_user_by_email(session: Session, email: str) -> User:
