@@ -243,10 +243,10 @@ def recreate_database(name: str) -> str:
 
 def new_blob(session: Session, archive: Archive, content: bytes) -> AssetBlob:
     """A blob as ``services.uploads.validate`` mints it, with its bytes in the store."""
-    etag = dandi_etag_of(content)
-    key = blob_key(etag)
+    etag, blob_id = dandi_etag_of(content), uuid.uuid4()
+    key = blob_key(blob_id)
     archive.store.put_bytes(key, content, "application/octet-stream")
-    blob = AssetBlob(id=uuid.uuid4(), etag=etag, size=len(content), key=key, embargoed=False)
+    blob = AssetBlob(id=blob_id, etag=etag, size=len(content), key=key, embargoed=False)
     session.add(blob)
     session.flush()
     archive.defer(session, "compute_sha256", blob_id=str(blob.id))
@@ -279,7 +279,7 @@ def bulk_rows(
         "etag": etag,
         "size": size,
         "sha256": hashlib.sha256(f"bench-blob-{i}".encode()).hexdigest(),
-        "key": blob_key(etag),
+        "key": blob_key(blob_id),
         "embargoed": False,
         "created": when,
     }
@@ -422,7 +422,7 @@ def check(archive: Archive, identifier: str, n: int, sample: int) -> None:
         for link_path, folder, path, status, blob in rows:
             assert link_path == path and folder == paths.parent_of(path), path
             assert status == AssetStatus.VALID, (path, status)
-            assert blob.sha256 and blob.key == blob_key(blob.etag), path
+            assert blob.sha256 and blob.key == blob_key(blob.id), path
             for ancestor in paths.ancestors(path):
                 count[ancestor] += 1
                 size[ancestor] += blob.size

@@ -6,14 +6,17 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
+
+from dandi_archive.db.models import AssetBlob
 from dandi_archive.services import fixity
 
 from ..helpers import dandi_etag
 
 
-def blob_key(data: bytes) -> str:
-    etag = dandi_etag(data)
-    return f"blobs/{etag[:3]}/{etag[3:6]}/{etag}"
+def key_of(api, data: bytes) -> str:
+    with api.archive.db.session() as session:
+        return session.scalar(select(AssetBlob.key).where(AssetBlob.etag == dandi_etag(data)))
 
 
 def test_altered_and_missing_blobs_are_detected(api, caplog):
@@ -31,8 +34,9 @@ def test_altered_and_missing_blobs_are_detected(api, caplog):
     assert fixity.run_batch(api.archive) == 0  # nothing due again within the cycle
 
     store = api.archive.store
-    store.put_bytes(blob_key(b"soon altered"), b"SOON ALTERED", "application/octet-stream")
-    store.delete(blob_key(b"soon deleted"))
+    altered, deleted = key_of(api, b"soon altered"), key_of(api, b"soon deleted")
+    store.put_bytes(altered, b"SOON ALTERED", "application/octet-stream")
+    store.delete(deleted)
     next_cycle = datetime.now(UTC) + timedelta(days=31)
     with caplog.at_level(logging.ERROR, logger="dandi_archive.services.fixity"):
         assert fixity.run_batch(api.archive, now=next_cycle) == 3
@@ -40,10 +44,10 @@ def test_altered_and_missing_blobs_are_detected(api, caplog):
 
     report = api.get("/api/admin/fixity/", admin).json()
     problems = {f["key"]: f for f in report["failures"]}
-    assert set(problems) == {blob_key(b"soon altered"), blob_key(b"soon deleted")}
-    assert "SHA-256" in problems[blob_key(b"soon altered")]["problem"]
-    assert "missing" in problems[blob_key(b"soon deleted")]["problem"]
-    assert problems[blob_key(b"soon altered")]["assets"] == [
+    assert set(problems) == {altered, deleted}
+    assert "SHA-256" in problems[altered]["problem"]
+    assert "missing" in problems[deleted]["problem"]
+    assert problems[altered]["assets"] == [
         {"dandiset": dandiset, "version": "draft", "path": "bad.txt"}
     ]
 

@@ -23,14 +23,12 @@ def blob_keys(api) -> list[str]:
     return [o.key for o in api.archive.store.list_keys("blobs/")]
 
 
-def test_upload_stores_one_blob_with_content_key_and_sha256(api):
+def test_upload_stores_one_blob_under_its_own_id_with_sha256(api):
     key = api.make_user()
     dandiset = api.create_dandiset(key)
     data = b"neurons " * 1000
     blob_id = api.upload(key, dandiset, data)
-    assert blob_keys(api) == [
-        f"blobs/{dandi_etag(data)[:3]}/{dandi_etag(data)[3:6]}/{dandi_etag(data)}"
-    ]
+    assert blob_keys(api) == [f"blobs/{blob_id[:3]}/{blob_id[3:6]}/{blob_id}"]
     api.wait_for_jobs()
     r = api.post(
         "/api/blobs/digest/", json={"algorithm": "dandi:dandi-etag", "value": dandi_etag(data)}

@@ -53,5 +53,5 @@ def validate(archive: ArchiveDep, session: SessionDep, user: UserDep, upload_id:
 
 
 @router.post("/blobs/digest/", response_model=BlobOut, summary="Find a blob by digest")
-def blob_by_digest(session: SessionDep, body: Digest) -> BlobOut:
-    return blob_out(service.find_blob(session, body.algorithm, body.value))
+def blob_by_digest(session: SessionDep, user: UserDep, body: Digest) -> BlobOut:
+    return blob_out(service.find_blob(session, user, body.algorithm, body.value))

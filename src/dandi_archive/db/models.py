@@ -245,6 +245,24 @@ class AssetBlob(Base):
     fixity_message: Mapped[str | None] = mapped_column(Text)
 
 
+class BlobGrant(Base):
+    """A Dandiset whose owners may use a blob because its bytes were uploaded into it.
+
+    Embargoed content is found (by digest) and reused only by those who may read it:
+    owners of a Dandiset that holds it in an asset, or into which the bytes were
+    uploaded (a record here). Anyone else uploads the bytes themselves.
+    """
+
+    __tablename__ = "blob_grants"
+
+    blob_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("asset_blobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    dandiset_id: Mapped[int] = mapped_column(
+        ForeignKey("dandisets.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
 class Zarr(Base):
     """A Zarr tree of a Dandiset, stored object by object under ``zarr/{id}/``.
 

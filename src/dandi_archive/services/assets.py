@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session, defer
 
 from ..db.models import Asset, AssetBlob, Dandiset, Folder, User, Version, VersionAsset, Zarr
 from ..db.text import like_escape
+from . import blobs, paths, search_index
 from . import metadata as md
-from . import paths, search_index
 from .errors import BadRequest, Conflict, NotFound
 from .permissions import is_owner, require_readable
 from .versions import get_writable_draft, mark_changed
@@ -116,10 +116,15 @@ def _check_request(
 
 
 def _load_content(
-    session: Session, dandiset: Dandiset, blob_id: uuid.UUID | None, zarr_id: uuid.UUID | None
+    archive: Archive,
+    session: Session,
+    user: User | None,
+    dandiset: Dandiset,
+    blob_id: uuid.UUID | None,
+    zarr_id: uuid.UUID | None,
 ) -> Content:
     if blob_id is not None:
-        return Content(blob=_load_blob(session, blob_id, dandiset))
+        return Content(blob=_load_blob(archive, session, user, blob_id, dandiset))
     assert zarr_id is not None
     # Locked: its size goes into folder totals, which an ingest adjusts when it changes.
     zarr = session.get(Zarr, zarr_id, with_for_update=True)
@@ -135,13 +140,16 @@ def _visible_zarr(session: Session, zarr: Zarr) -> bool:
     return owner is not None and owner.embargo_status == "OPEN"
 
 
-def _load_blob(session: Session, blob_id: uuid.UUID, dandiset: Dandiset) -> AssetBlob:
+def _load_blob(
+    archive: Archive, session: Session, user: User | None, blob_id: uuid.UUID, dandiset: Dandiset
+) -> AssetBlob:
     blob = session.get(AssetBlob, blob_id)
-    if blob is None:
+    if blob is None or not blobs.may_use(session, blob, user):
         raise NotFound(f"No blob with id {blob_id}.")
     if blob.embargoed and dandiset.embargo_status == "OPEN":
-        # Its content is now part of an open Dandiset, hence public.
+        # Its content is now part of an open Dandiset, hence public: in the bucket too.
         blob.embargoed = False
+        archive.defer(session, "make_blob_public", blob_id=str(blob.id))
     return blob
 
 
@@ -225,7 +233,7 @@ def add_asset(
 ) -> Asset:
     dandiset, draft = get_writable_draft(session, user, identifier, version_id)
     metadata, path, blob_uuid, zarr_uuid = _check_request(metadata, blob_id, zarr_id)
-    content = _load_content(session, dandiset, blob_uuid, zarr_uuid)
+    content = _load_content(archive, session, user, dandiset, blob_uuid, zarr_uuid)
     asset = _insert(archive, session, draft, path, metadata, content)
     _version_changed(archive, session, dandiset, draft)
     return asset
@@ -246,7 +254,7 @@ def update_asset(
     dandiset, draft = get_writable_draft(session, user, identifier, version_id)
     old = get_asset_in_version(session, draft, asset_id)
     metadata, path, blob_uuid, zarr_uuid = _check_request(metadata, blob_id, zarr_id)
-    content = _load_content(session, dandiset, blob_uuid, zarr_uuid)
+    content = _load_content(archive, session, user, dandiset, blob_uuid, zarr_uuid)
     if (
         content.is_in(old)
         and old.path == path

@@ -1,13 +1,15 @@
 """Multipart uploads of blobs, straight from the client to the bucket.
 
-1. ``initialize``: the client announces size and dandi-etag. Content already stored
-   anywhere in the archive is refused with 409 and the existing blob's id, so no byte
-   is sent twice. Otherwise it gets one presigned URL per part, cut exactly as the
-   dandi-etag cuts the file.
+1. ``initialize``: the client announces size and dandi-etag. Content already stored,
+   and readable by the caller (see :mod:`.blobs`), is refused with 409 and the existing
+   blob's id, so no byte is sent twice. Otherwise it gets one presigned URL per part,
+   cut exactly as the dandi-etag cuts the file, for a key of this upload's own.
 2. The client PUTs the parts to storage, then ``complete`` gives it the URL and XML
    body that assemble the object.
 3. ``validate`` checks the stored object (size and ETag) and turns the upload into a
-   blob. A checksum job then computes its SHA-256.
+   blob. If the same content was stored meanwhile (or is stored under an embargo the
+   caller cannot see), the checked copy is deleted and the existing blob is used: the
+   caller has proven they hold the bytes. A checksum job then computes its SHA-256.
 
 Nothing becomes visible before step 3 succeeds; a failed or abandoned upload leaves no
 blob and no asset and can be cancelled or started over.
@@ -26,7 +28,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..db.models import AssetBlob, Upload, User
+from ..db.session import after_commit
 from ..storage.base import blob_key
+from . import blobs
 from .dandisets import get_dandiset
 from .errors import BadRequest, Conflict, NotFound
 from .permissions import require_owner
@@ -90,13 +94,15 @@ def initialize(
     if dandiset.embargo_status == "UNEMBARGOING":
         raise BadRequest("Dandiset modification not allowed while its embargo is being lifted.")
     size, etag = _check_announcement(content_size, digest)
-    existing = session.scalar(select(AssetBlob.id).where(AssetBlob.etag == etag))
-    if existing is not None:
-        raise BlobExists(existing)
-    key = blob_key(etag)
+    existing = session.scalar(select(AssetBlob).where(AssetBlob.etag == etag))
+    if existing is not None and blobs.may_use(session, existing, user):
+        raise BlobExists(existing.id)
+    upload_id = uuid.uuid4()
+    key = blob_key(upload_id)
     embargoed = dandiset.embargo_status != "OPEN"
     multipart_id = archive.store.create_multipart_upload(key, embargoed=embargoed)
     upload = Upload(
+        id=upload_id,
         dandiset_id=dandiset.id,
         user_id=user.id,
         etag=etag,
@@ -182,11 +188,30 @@ def _check_parts(upload: Upload, parts: Any) -> list[tuple[int, str]]:
 
 def validate(archive: Archive, session: Session, user: User | None, upload_id: str) -> AssetBlob:
     upload = get_upload(session, user, upload_id)
+    _check_stored_object(archive, session, upload)
     existing = session.scalar(select(AssetBlob).where(AssetBlob.etag == upload.etag))
     if existing is not None:
-        # Someone stored the same content meanwhile: both uploads wrote identical bytes.
-        session.delete(upload)
-        return existing
+        return _use_existing(archive, session, upload, existing)
+    blob = AssetBlob(
+        id=upload.id,
+        etag=upload.etag,
+        size=upload.size,
+        key=upload.key,
+        embargoed=upload.embargoed,
+    )
+    session.add(blob)
+    session.delete(upload)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict("An identical blob was stored at the same moment; retry.") from None
+    blobs.grant(session, blob.id, upload.dandiset_id)
+    archive.defer(session, "compute_sha256", blob_id=str(blob.id))
+    return blob
+
+
+def _check_stored_object(archive: Archive, session: Session, upload: Upload) -> None:
+    """The upload's object exists with the announced size and ETag, or the upload ends."""
     info = archive.store.head(upload.key)
     if info is None:
         if archive.store.multipart_upload_exists(upload.key, upload.multipart_id):
@@ -204,21 +229,19 @@ def validate(archive: Archive, session: Session, user: User | None, upload_id: s
             f"announced size {upload.size} and ETag {upload.etag}; it was discarded.",
             keep_changes=True,
         )
-    blob = AssetBlob(
-        id=upload.id,
-        etag=upload.etag,
-        size=upload.size,
-        key=upload.key,
-        embargoed=upload.embargoed,
-    )
-    session.add(blob)
+
+
+def _use_existing(
+    archive: Archive, session: Session, upload: Upload, existing: AssetBlob
+) -> AssetBlob:
+    """The same content is stored already: keep one copy, and let the uploader (who has
+    just proven to hold the bytes) use it."""
     session.delete(upload)
-    try:
-        session.flush()
-    except IntegrityError:
-        raise Conflict("An identical blob was stored at the same moment; retry.") from None
-    archive.defer(session, "compute_sha256", blob_id=str(blob.id))
-    return blob
+    blobs.grant(session, existing.id, upload.dandiset_id)
+    if upload.key != existing.key:  # uploads made before keys were per upload share one
+        key = upload.key
+        after_commit(session, lambda _s: archive.store.delete(key))
+    return existing
 
 
 def cancel_uploads(archive: Archive, session: Session, dandiset_id: int) -> None:
@@ -227,7 +250,8 @@ def cancel_uploads(archive: Archive, session: Session, dandiset_id: int) -> None
     session.execute(delete(Upload).where(Upload.dandiset_id == dandiset_id))
 
 
-def find_blob(session: Session, algorithm: Any, value: Any) -> AssetBlob:
+def find_blob(session: Session, user: User | None, algorithm: Any, value: Any) -> AssetBlob:
+    """The blob with this digest, if the caller may know of it (else 404, as if absent)."""
     if algorithm == "dandi:dandi-etag":
         if not isinstance(value, str) or not ETAG.match(value):
             raise BadRequest(f"{value!r} is not a dandi-etag.")
@@ -238,6 +262,6 @@ def find_blob(session: Session, algorithm: Any, value: Any) -> AssetBlob:
         blob = session.scalar(select(AssetBlob).where(AssetBlob.sha256 == value).limit(1))
     else:
         raise BadRequest("algorithm must be 'dandi:dandi-etag' or 'dandi:sha2-256'.")
-    if blob is None:
+    if blob is None or not blobs.may_use(session, blob, user):
         raise NotFound("No blob with that digest.")
     return blob

@@ -33,7 +33,7 @@ from sqlalchemy import Uuid, exists, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from ..db.models import Zarr, ZarrContent, ZarrDirectory, ZarrFile, ZarrStatus
-from . import zarr_tree
+from ..db.upsert import dialect_insert
 from .errors import Conflict
 
 if TYPE_CHECKING:
@@ -147,7 +147,7 @@ def preserve(archive: Archive, frozen_id: uuid.UUID) -> None:
     with archive.db.session(write=True) as session:
         for i in range(0, len(copied), BATCH):
             rows = [{"zarr_id": live_id, "md5": m, "size": n} for m, _, n in copied[i : i + BATCH]]
-            statement = zarr_tree.dialect_insert(session, ZarrContent).values(rows)
+            statement = dialect_insert(session, ZarrContent).values(rows)
             session.execute(statement.on_conflict_do_nothing())
     if failed:
         # Only a stale upload URL replayed after the ingest can cause this.

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from zarr_checksum.checksum import ZarrChecksum, ZarrChecksumManifest, ZarrDirectoryDigest
 
 from ..db.models import ZarrDirectory, ZarrFile
+from ..db.upsert import dialect_insert
 
 BATCH = 500
 
@@ -44,12 +44,6 @@ def folders_above(path: str) -> list[str]:
 
 def _depth(folder: str) -> int:
     return folder.count("/") + 1 if folder else 0
-
-
-def dialect_insert(session: Session, table: type):
-    """INSERT with ON CONFLICT support, on PostgreSQL and SQLite."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql if dialect == "postgresql" else sqlite).insert(table)
 
 
 def apply_changes(session: Session, zarr_id: uuid.UUID, states: Iterable[FileState]) -> set[str]:

@@ -11,6 +11,7 @@ and from storage through presigned URLs; the archive only hands those URLs out.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -112,10 +113,14 @@ class BlobStore(Protocol):
         """URL and fsspec storage options that read ``prefix`` straight from the bucket."""
 
 
-def blob_key(etag: str) -> str:
-    """Bucket key of a blob: derived from its content's dandi-etag alone.
+def blob_key(upload_id: uuid.UUID) -> str:
+    """Bucket key of an uploaded blob: its upload's id (which becomes the blob's id), as
+    on dandiarchive.org.
 
-    Two uploads of the same bytes get the same key, so the bucket holds one copy; the
-    two three-character levels keep any one "directory" small.
+    Every upload writes a key of its own, so no upload, however it ends, can overwrite
+    bytes another upload already stored. When the content turns out to be stored
+    already, the new copy is deleted once checked, so the bucket keeps one object per
+    content. The two three-character levels keep any one "directory" small.
     """
-    return f"blobs/{etag[0:3]}/{etag[3:6]}/{etag}"
+    name = str(upload_id)
+    return f"blobs/{name[0:3]}/{name[3:6]}/{name}"

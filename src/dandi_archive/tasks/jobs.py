@@ -190,6 +190,18 @@ def unembargo(archive: Archive, dandiset_id: int) -> None:
 
 
 @job
+def make_blob_public(archive: Archive, blob_id: str) -> None:
+    """Lift the embargo mark of a blob's object once the blob is public (in an open
+    Dandiset); the row says so already."""
+    with archive.db.session() as session:
+        blob = session.get(AssetBlob, uuid.UUID(blob_id))
+        if blob is None or blob.embargoed:
+            return
+        key = blob.key
+    archive.store.make_public(key)
+
+
+@job
 def check_fixity(archive: Archive) -> None:
     fixity.run_batch(archive)
 
