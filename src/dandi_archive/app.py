@@ -25,6 +25,7 @@ from .api import (
     versions,
     zarr,
 )
+from .api.transient import RetryConflicts
 from .archive import Archive, build_archive
 from .config import Settings
 from .storage.folder import FolderStore
@@ -66,6 +67,7 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
     )
     app.state.archive = archive
     errors.install(app)
+    app.add_middleware(RetryConflicts)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=["*"],

@@ -277,5 +277,26 @@ def manifests_rebuild(dandiset: str | None, data_dir: Path) -> None:
         archive.close()
 
 
+@main.command()
+@click.option("--no-objects", is_flag=True, help="Skip asking the bucket for every blob.")
+@data_dir_option
+def check(no_objects: bool, data_dir: Path) -> None:
+    """Check that the archive holds together: every blob has its object, every asset a
+    version, folder totals add up. Exits non-zero naming each problem."""
+    from .archive import build_archive
+    from .services import consistency
+
+    archive = build_archive(load_settings(data_dir=data_dir), run_jobs_in_process=True)
+    try:
+        problems = consistency.check(archive, objects=not no_objects)
+    finally:
+        archive.close()
+    for problem in problems:
+        click.echo(problem)
+    if problems:
+        raise click.ClickException(f"{len(problems)} problem(s) found.")
+    click.echo("The archive is consistent.")
+
+
 if __name__ == "__main__":
     sys.exit(main())

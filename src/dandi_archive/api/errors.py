@@ -7,10 +7,12 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..services.errors import ArchiveError
 from ..services.uploads import BlobExists
+from .transient import conflict_error
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +52,16 @@ async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "Internal server error; the change was not made."}, 500)
 
 
+async def database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A change that lost a race is retried (see :mod:`.transient`); anything else from
+    the database is unexpected."""
+    assert isinstance(exc, DBAPIError)
+    return conflict_error(request, exc) or await unexpected_error(request, exc)
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(Exception, unexpected_error)
+    app.add_exception_handler(DBAPIError, database_error)
     app.add_exception_handler(ArchiveError, archive_error)
     app.add_exception_handler(RequestValidationError, request_validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import ColumnElement, Select, String, cast, delete, exists, func, or_, select
 from sqlalchemy.orm import Session
@@ -43,8 +43,16 @@ def parse_identifier(identifier: str) -> int:
     return int(match[1])
 
 
-def get_dandiset(session: Session, identifier: str, *, lock: bool = False) -> Dandiset:
-    dandiset = session.get(Dandiset, parse_identifier(identifier), with_for_update=lock)
+def get_dandiset(
+    session: Session, identifier: str, *, lock: bool | Literal["change"] = False
+) -> Dandiset:
+    """The Dandiset; locked if asked: ``True`` to delete it or change who owns it,
+    ``"change"`` to change what it holds (others may still add rows that refer to it).
+
+    Every transaction that changes a Dandiset locks its row first (see
+    :mod:`dandi_archive.db.locking`)."""
+    mode: bool | dict[str, bool] = {"key_share": True} if lock == "change" else bool(lock)
+    dandiset = session.get(Dandiset, parse_identifier(identifier), with_for_update=mode or None)
     if dandiset is None:
         raise NotFound(f"Dandiset {identifier} does not exist.")
     return dandiset

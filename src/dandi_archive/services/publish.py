@@ -107,7 +107,7 @@ def request_publish(
     identifier: str,
     release_notes: Any = None,
 ) -> Version:
-    dandiset = get_dandiset(session, identifier)
+    dandiset = get_dandiset(session, identifier, lock="change")
     user = require_owner(session, dandiset, user)
     if release_notes is not None and (
         not isinstance(release_notes, str) or len(release_notes) > MAX_RELEASE_NOTES
@@ -134,10 +134,19 @@ def request_publish(
 def publish_draft(archive: Archive, draft_id: int) -> None:
     """Make the published version (the job behind :func:`request_publish`)."""
     with archive.db.session(write=True) as session:
-        draft = session.get(Version, draft_id, with_for_update=True)
-        if draft is None or draft.status != VersionStatus.PUBLISHING or not draft.publish_request:
+        dandiset_id = session.scalar(select(Version.dandiset_id).where(Version.id == draft_id))
+        if dandiset_id is None:
             return
-        dandiset = draft.dandiset
+        # The Dandiset's row before the draft's: the lock order of every change.
+        dandiset = session.get(Dandiset, dandiset_id, with_for_update={"key_share": True})
+        draft = session.get(Version, draft_id, with_for_update=True)
+        if (
+            dandiset is None
+            or draft is None
+            or draft.status != VersionStatus.PUBLISHING
+            or not draft.publish_request
+        ):
+            return
         request = draft.publish_request
         now = datetime.now(UTC)
         version = Version(

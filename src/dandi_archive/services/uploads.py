@@ -24,7 +24,6 @@ from xml.sax.saxutils import escape
 
 from dandischema.digests.dandietag import PartGenerator
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..db.models import AssetBlob, Upload, User
@@ -89,7 +88,7 @@ def initialize(
 ) -> tuple[Upload, list[dict[str, Any]]]:
     if not isinstance(dandiset_identifier, str):
         raise BadRequest("dandiset must be a Dandiset identifier string such as '000123'.")
-    dandiset = get_dandiset(session, dandiset_identifier)
+    dandiset = get_dandiset(session, dandiset_identifier, lock="change")
     user = require_owner(session, dandiset, user)
     if dandiset.embargo_status == "UNEMBARGOING":
         raise BadRequest("Dandiset modification not allowed while its embargo is being lifted.")
@@ -201,10 +200,9 @@ def validate(archive: Archive, session: Session, user: User | None, upload_id: s
     )
     session.add(blob)
     session.delete(upload)
-    try:
-        session.flush()
-    except IntegrityError:
-        raise Conflict("An identical blob was stored at the same moment; retry.") from None
+    # Two uploads of the same new content validated at once: the second breaks the
+    # unique etag, and is run again (api.transient), finding the first one's blob.
+    session.flush()
     blobs.grant(session, blob.id, upload.dandiset_id)
     archive.defer(session, "compute_sha256", blob_id=str(blob.id))
     return blob

@@ -48,8 +48,9 @@ def get_readable_version(
 def get_writable_draft(
     session: Session, user: User | None, identifier: str, version: str
 ) -> tuple[Dandiset, Version]:
-    """The draft, locked for this transaction, after checking the caller owns it."""
-    dandiset = get_dandiset(session, identifier)
+    """The draft, locked for this transaction (after its Dandiset, in the lock order of
+    :mod:`dandi_archive.db.locking`), after checking the caller owns it."""
+    dandiset = get_dandiset(session, identifier, lock="change")
     require_owner(session, dandiset, user)
     if dandiset.embargo_status == "UNEMBARGOING":
         raise BadRequest("Dandiset modification not allowed while its embargo is being lifted.")

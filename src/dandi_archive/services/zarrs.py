@@ -182,7 +182,7 @@ def create_zarr(
     require_approved(user)
     if not isinstance(dandiset_id, str):
         raise BadRequest("dandiset must be a Dandiset identifier string such as '000123'.")
-    dandiset = get_dandiset(session, dandiset_id)
+    dandiset = get_dandiset(session, dandiset_id, lock="change")
     require_owner(session, dandiset, user)
     if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_LENGTH:
         raise BadRequest(f"name must be a non-empty string of at most {MAX_NAME_LENGTH} chars.")

@@ -11,7 +11,9 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
+from tenacity import retry, retry_if_exception, stop_after_attempt, wait_random_exponential
 
+from ..db.locking import is_transient
 from ..db.models import (
     Asset,
     AssetBlob,
@@ -41,6 +43,8 @@ from ..services import metadata as md
 from ..services.assets import dandisets_of_asset
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from ..archive import Archive
     from ..config import Settings
 
@@ -54,8 +58,21 @@ def job(fn: Callable[..., None]) -> Callable[..., None]:
     return fn
 
 
+# A job that lost a lock conflict was rolled back whole; being idempotent, it is simply
+# run again, after a randomised pause so that the two contenders do not meet again.
+_retry_transient = retry(
+    retry=retry_if_exception(is_transient),
+    wait=wait_random_exponential(multiplier=0.05, max=2),
+    stop=stop_after_attempt(6),
+    reraise=True,
+    before_sleep=lambda state: log.info(
+        "job retried after a lock conflict (attempt %d)", state.attempt_number
+    ),
+)
+
+
 def run_job(archive: Archive, name: str, kwargs: dict[str, Any]) -> None:
-    JOBS[name](archive, **kwargs)
+    _retry_transient(JOBS[name])(archive, **kwargs)
 
 
 def periodic_jobs(settings: Settings) -> dict[str, tuple[float, dict[str, Any]]]:
@@ -104,8 +121,14 @@ _SUMMARY_SETTLED = (VersionStatus.PENDING, VersionStatus.PUBLISHING, VersionStat
 @job
 def validate_asset(archive: Archive, asset_id: str) -> None:
     """Judge an asset's metadata as dandischema's published Asset (needs its SHA-256)."""
+    aid = uuid.UUID(asset_id)
     with archive.db.session(write=True) as session:
-        asset = session.get(Asset, uuid.UUID(asset_id))
+        # Drafts before the asset: the lock order of every change (db/locking.py).
+        drafts = [
+            session.get(Version, draft_id, with_for_update=True)
+            for draft_id in _drafts_holding(session, aid)
+        ]
+        asset = session.get(Asset, aid, with_for_update={"of": Asset})
         if asset is None or asset.status != AssetStatus.PENDING:
             return
         if asset.blob is not None and asset.blob.sha256 is None:
@@ -120,21 +143,25 @@ def validate_asset(archive: Archive, asset_id: str) -> None:
         asset.status = AssetStatus.INVALID if errors else AssetStatus.VALID
         asset.validation_errors = errors
         # Only valid assets count in the assetsSummary, so the draft's must be redone.
-        draft_ids = session.scalars(
-            select(VersionAsset.version_id)
-            .join(Version, Version.id == VersionAsset.version_id)
-            .where(VersionAsset.asset_id == asset.id, Version.version == "draft")
-        ).all()
-        for draft_id in draft_ids:
-            draft = session.get(Version, draft_id, with_for_update=True)
+        for draft in drafts:
             # A Pending draft has its run queued already, which will see this asset: so
             # an upload of many files costs a few summaries, not one per file.
-            if draft.status in _SUMMARY_SETTLED:
+            if draft is None or draft.status in _SUMMARY_SETTLED:
                 continue
             # A new revision, so a validation already under way drops its result.
             draft.status = VersionStatus.PENDING
             draft.revision += 1
-            archive.defer(session, "validate_version", version_id=draft_id)
+            archive.defer(session, "validate_version", version_id=draft.id)
+
+
+def _drafts_holding(session: Session, asset_id: uuid.UUID) -> list[int]:
+    return sorted(
+        session.scalars(
+            select(VersionAsset.version_id)
+            .join(Version, Version.id == VersionAsset.version_id)
+            .where(VersionAsset.asset_id == asset_id, Version.version == "draft")
+        )
+    )
 
 
 @job
