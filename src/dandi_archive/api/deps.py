@@ -69,12 +69,14 @@ def get_user(
 
 
 def _key_user(request: Request, session: Session, key: str) -> User:
-    """The owner of an API key. Failures count against the caller's address (429 once
-    too many); a key of a rejected account is refused, whatever it owns."""
-    limiter = throttle.of(request)
-    limiter.check_api_key(request)
+    """The owner of an API key. Unknown keys count against the caller's address (429
+    once too many; a valid key still works, so one guesser behind a shared address locks
+    nobody out: keys are 160 random bits, it is the load that is throttled). A key of a
+    rejected account is refused, whatever it owns."""
     user = users.user_for_api_key(session, key)
     if user is None:
+        limiter = throttle.of(request)
+        limiter.check_api_key(request)
         limiter.api_key_failed(request)
         raise NotAuthenticated("Invalid API key.")
     if not is_active(user):
