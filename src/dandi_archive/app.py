@@ -28,6 +28,7 @@ from .api import (
 from .api.transient import RetryConflicts
 from .archive import Archive, build_archive
 from .config import Settings
+from .services.throttle import Throttle
 from .storage.folder import FolderStore
 from .tasks.jobs import periodic_jobs
 from .tasks.queue import InProcessQueue
@@ -66,6 +67,7 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
         generate_unique_id_function=operation_id,
     )
     app.state.archive = archive
+    app.state.throttle = Throttle(archive.settings)
     errors.install(app)
     app.add_middleware(RetryConflicts)
     app.add_middleware(

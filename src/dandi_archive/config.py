@@ -64,6 +64,23 @@ class Settings(BaseSettings):
     orcid_client_secret: str | None = None
     orcid_url: str = "https://orcid.org"
 
+    # Throttling of failed sign-ins and API keys ("N/minute;M/hour", the `limits` syntax):
+    # counted in memory, or in Redis so that several API processes count together.
+    throttle_sign_in_per_account: str = Field(
+        "5/minute;30/hour", description="Failed password sign-ins allowed per account"
+    )
+    throttle_sign_in_per_address: str = Field(
+        "20/minute;100/hour", description="Failed password sign-ins allowed per client address"
+    )
+    throttle_api_key_per_address: str = Field(
+        "30/minute;300/hour", description="Requests with an unknown API key per client address"
+    )
+    throttle_storage_url: str | None = Field(
+        None,
+        description="Where failures are counted (memory://, redis://...); defaults to the "
+        "broker when it is Redis, else memory of the process",
+    )
+
     # Fixity: every blob is re-hashed once per cycle, a batch at a time.
     fixity_cycle_days: float = 30.0
     fixity_interval_seconds: float = 3600.0
@@ -104,6 +121,14 @@ class Settings(BaseSettings):
     @property
     def datacite_configured(self) -> bool:
         return bool(self.datacite_api_url and self.datacite_username and self.datacite_password)
+
+    @property
+    def throttle_storage(self) -> str:
+        if self.throttle_storage_url:
+            return self.throttle_storage_url
+        if self.broker_url and self.broker_url.startswith(("redis://", "rediss://")):
+            return self.broker_url
+        return "memory://"
 
     @property
     def bucket_dir(self) -> Path:

@@ -24,7 +24,7 @@ def test_users_me(api):
     key = api.make_user("me@example.org", name="Ada Lovelace")
     me = api.get("/api/users/me/", key).json()
     assert me == {
-        "username": "me@example.org",
+        "username": "ada-lovelace",  # from the name, never the address
         "name": "Ada Lovelace",
         "admin": False,
         "status": "APPROVED",

@@ -30,6 +30,7 @@ def test_default_contributor_is_the_creator(api):
     contributor = api.get(f"/api/dandisets/{dandiset}/versions/draft/").json()["contributor"]
     assert contributor[0]["name"] == "Lovelace, Ada"
     assert contributor[0]["roleName"] == ["dcite:ContactPerson"]
+    assert "email" not in contributor[0]  # the archive publishes no address by itself
 
 
 @pytest.mark.parametrize(
@@ -137,16 +138,16 @@ def test_embargoed_blob_becomes_public_when_added_to_open_dandiset(api):
 
 
 def test_owners_can_be_replaced_but_not_emptied(api):
-    owner = api.make_user("owner@example.org")
-    api.make_user("friend@example.org", name="Friend")
+    owner = api.make_user("owner@example.org", name="Olive Owner")
+    other = api.make_user("friend@example.org", name="Friend")
     dandiset = api.create_dandiset(owner)
     url = f"/api/dandisets/{dandiset}/users/"
-    assert [o["username"] for o in api.get(url).json()] == ["owner@example.org"]
+    assert [o["username"] for o in api.get(url).json()] == ["olive-owner"]
     assert api.get(url).json()[0]["email"] is None  # not shown to anonymous callers
-    r = api.put(
-        url, owner, json=[{"username": "owner@example.org"}, {"username": "friend@example.org"}]
-    )
-    assert [o["username"] for o in r.json()] == ["owner@example.org", "friend@example.org"]
+    assert api.get(url, other).json()[0]["email"] is None  # nor to non-owners
+    assert api.get(url, owner).json()[0]["email"] == "owner@example.org"  # owners manage it
+    r = api.put(url, owner, json=[{"username": "olive-owner"}, {"username": "friend"}])
+    assert [o["username"] for o in r.json()] == ["olive-owner", "friend"]
     assert api.put(url, owner, json=[]).status_code == 400
     r = api.put(url, owner, json=[{"username": "ghost"}])
     assert r.status_code == 400

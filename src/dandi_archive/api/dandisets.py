@@ -14,7 +14,7 @@ from ..services import dandisets as service
 from ..services import embargo, uploads
 from ..services.errors import BadRequest
 from ..services.paths import version_totals
-from ..services.permissions import require_owner, require_readable
+from ..services.permissions import is_owner, require_owner, require_readable
 from .deps import ArchiveDep, SessionDep, UserDep
 from .pagination import Page, PageParams, page_params, paginated
 from .schemas import (
@@ -147,8 +147,11 @@ def unembargo(archive: ArchiveDep, session: SessionDep, user: UserDep, dandiset_
 
 @router.get("/{dandiset_id}/users/", response_model=list[OwnerOut], summary="Owners")
 def get_owners(session: SessionDep, user: UserDep, dandiset_id: str) -> list[OwnerOut]:
+    """Owners by username and name; their addresses only for owners and admins, who
+    manage the list (upstream shows them to any signed-in caller)."""
     dandiset = service.get_readable_dandiset(session, dandiset_id, user)
-    return [owner_out(u, with_email=user is not None) for u in service.owners(session, dandiset)]
+    with_email = is_owner(session, dandiset.id, user)
+    return [owner_out(u, with_email=with_email) for u in service.owners(session, dandiset)]
 
 
 @router.put("/{dandiset_id}/users/", response_model=list[OwnerOut], summary="Replace the owners")

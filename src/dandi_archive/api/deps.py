@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from ..archive import Archive
 from ..db.models import User
 from ..db.session import run_after_commit_hooks
-from ..services import accounts, users
+from ..services import throttle, users, web_sessions
 from ..services.errors import ArchiveError, NotAuthenticated
+from ..services.permissions import inactive_message, is_active
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -59,10 +60,7 @@ def get_user(
         scheme, _, key = header.partition(" ")
         if scheme.lower() != "token" or not key.strip():
             raise NotAuthenticated("Use the header 'Authorization: token <your API key>'.")
-        user = users.user_for_api_key(session, key.strip())
-        if user is None:
-            raise NotAuthenticated("Invalid API key.")
-        return user
+        return _key_user(request, session, key.strip())
     # A browser's sign-in cookie counts for reading only: changes through the API need
     # the key, so a page elsewhere cannot make a signed-in browser change anything.
     if request.method not in SAFE_METHODS:
@@ -70,15 +68,29 @@ def get_user(
     return session_user(request, session)
 
 
-def session_user(request: Request, session: Session) -> User | None:
-    """The user signed in to the web pages (cookie session), if still valid."""
-    data = request.scope.get("session") if "session" in request.scope else None
-    if not data or not data.get("user_id"):
-        return None
-    user = session.get(User, data["user_id"])
-    if user is None or data.get("tag") != accounts.session_tag(user):
-        return None
+def _key_user(request: Request, session: Session, key: str) -> User:
+    """The owner of an API key. Unknown keys count against the caller's address (429
+    once too many; a valid key still works, so one guesser behind a shared address locks
+    nobody out: keys are 160 random bits, it is the load that is throttled). A key of a
+    rejected account is refused, whatever it owns."""
+    user = users.user_for_api_key(session, key)
+    if user is None:
+        limiter = throttle.of(request)
+        limiter.check_api_key(request)
+        limiter.api_key_failed(request)
+        raise NotAuthenticated("Invalid API key.")
+    if not is_active(user):
+        raise NotAuthenticated(inactive_message(user))
     return user
+
+
+def session_user(request: Request, session: Session) -> User | None:
+    """The user signed in to the web pages, while the server still holds the session
+    (see services.web_sessions) and the account is active."""
+    data = request.scope.get("session") if "session" in request.scope else None
+    if not data or not data.get("sid"):
+        return None
+    return web_sessions.user_of(session, data["sid"])
 
 
 ArchiveDep = Annotated[Archive, Depends(get_archive)]

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..services.errors import ArchiveError
+from ..services.errors import ArchiveError, TooManyRequests
 from ..services.uploads import BlobExists
 from .transient import conflict_error
 
@@ -28,6 +28,8 @@ def _describe(error: dict) -> str:
 async def archive_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ArchiveError)
     headers = {"Location": str(exc.blob_id)} if isinstance(exc, BlobExists) else None
+    if isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after)}
     return JSONResponse({"detail": exc.message}, status_code=exc.status_code, headers=headers)
 
 

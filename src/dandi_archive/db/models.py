@@ -161,6 +161,19 @@ class ApiKey(Base):
     user: Mapped[User] = relationship(back_populates="api_key")
 
 
+class WebSession(Base):
+    """A signed-in browser. The cookie carries a random token; the row is keyed by its
+    SHA-256, so deleting the row ends the session at once (sign-out, a new password or
+    API key, rejection) and a copy of the database gives no usable cookies."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    expires: Mapped[datetime] = mapped_column()
+
+
 class Dandiset(Base):
     __tablename__ = "dandisets"
 

@@ -6,16 +6,15 @@ with weaker parameters is upgraded at the next sign-in.
 
 from __future__ import annotations
 
-import hashlib
-
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from ..db.models import User, UserStatus
-from . import users
+from . import users, web_sessions
 from .errors import BadRequest, NotAuthenticated, NotFound, PermissionDenied
+from .permissions import is_active
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
@@ -68,6 +67,7 @@ def set_password(session: Session, user: User, password: str) -> None:
     if problem := _check_password(password, None):
         raise InvalidFields({"password": problem})
     user.password_hash = _hasher.hash(password)
+    web_sessions.end_all(session, user)  # whoever changes a password wants others out
     session.flush()
 
 
@@ -81,16 +81,11 @@ def authenticate(session: Session, email: str, password: str) -> User:
         raise NotAuthenticated("Wrong email or password.") from None
     if user is None or not user.password_hash:
         raise NotAuthenticated("Wrong email or password.")
-    if user.status == UserStatus.REJECTED:
+    if not is_active(user):
         raise PermissionDenied("This account was not approved.")
     if _hasher.check_needs_rehash(stored):
         user.password_hash = _hasher.hash(password)
     return user
-
-
-def session_tag(user: User) -> str:
-    """Changes when the password changes, so older sign-ins stop working."""
-    return hashlib.sha256(f"{user.id}:{user.password_hash}".encode()).hexdigest()[:16]
 
 
 # -- approval ------------------------------------------------------------------------------
@@ -123,5 +118,7 @@ def set_status(session: Session, actor: User | None, user_id: int, status: UserS
     if status not in (UserStatus.APPROVED, UserStatus.REJECTED):
         raise BadRequest("An account can be approved or rejected.")
     user.status = status
+    if not is_active(user):
+        web_sessions.end_all(session, user)  # signed-in browsers are out at once
     session.flush()
     return user

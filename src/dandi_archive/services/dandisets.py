@@ -27,7 +27,7 @@ from ..db.text import like_escape
 from . import dois, paths, search_index
 from . import metadata as md
 from .errors import BadRequest, Conflict, NotAuthenticated, NotFound, PermissionDenied
-from .permissions import require_approved, require_owner, require_readable
+from .permissions import owns, require_approved, require_owner, require_readable
 
 if TYPE_CHECKING:
     from ..archive import Archive
@@ -91,7 +91,9 @@ def create_dandiset(
         raise BadRequest("metadata must be a JSON object.")
     requested_id = _requested_identifier(metadata, user)
     metadata = md.strip_version_metadata(metadata)
-    metadata.setdefault("contributor", [md.default_contributor(_citation_name(user), user.email)])
+    # The archive publishes no address on its own: the owner adds the contact's e-mail
+    # (dandischema wants one before publishing) knowing it will be public.
+    metadata.setdefault("contributor", [md.default_contributor(_citation_name(user))])
 
     dandiset = Dandiset(id=requested_id) if requested_id else Dandiset()
     if embargo:
@@ -165,10 +167,7 @@ def _latest_version_id(dandiset_id: Any) -> Select:
 def visible_to_user(user_id: Any) -> ColumnElement[bool]:
     """What a signed-in user who is not an admin may list: open Dandisets and their own
     embargoed ones. ``user_id`` may be a value or a bound parameter."""
-    owned = exists().where(
-        DandisetOwner.dandiset_id == Dandiset.id, DandisetOwner.user_id == user_id
-    )
-    return or_(Dandiset.embargo_status == EmbargoStatus.OPEN, owned)
+    return or_(Dandiset.embargo_status == EmbargoStatus.OPEN, owns(Dandiset.id, user_id))
 
 
 def query_dandisets(session: Session, query: DandisetQuery) -> Select:

@@ -45,3 +45,13 @@ class Conflict(ArchiveError):
 
 class Locked(ArchiveError):
     status_code = 423
+
+
+class TooManyRequests(ArchiveError):
+    """Throttled; ``retry_after`` (seconds) becomes the ``Retry-After`` header."""
+
+    status_code = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)

@@ -149,10 +149,10 @@ def populate_version_metadata(
     return meta
 
 
-def default_contributor(name: str, email: str) -> dict[str, Any]:
+def default_contributor(name: str) -> dict[str, Any]:
+    """The creator as contact person, without an address: metadata is public."""
     return {
         "name": name,
-        "email": email,
         "roleName": ["dcite:ContactPerson"],
         "schemaKey": "Person",
         "affiliation": [],

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ..db.models import ApiKey, User, UserStatus
+from . import web_sessions
 from .errors import BadRequest, NotFound
 
 
@@ -27,7 +29,7 @@ def create_user(
         raise BadRequest(f"A user with email {email} already exists.")
     user = User(
         email=email,
-        username=username or email,
+        username=username or derive_username(session, name, email),
         name=name,
         is_admin=admin,
         status=status,
@@ -35,6 +37,28 @@ def create_user(
     session.add(user)
     session.flush()
     return user
+
+
+def derive_username(session: Session, name: str, email: str) -> str:
+    """A unique username that is not the address: usernames are public (owner lists,
+    user search), addresses are not. From the name ("Jane Doe" -> "jane-doe"), else the
+    address's local part, with "-2", "-3", ... when taken."""
+    base = "user"
+    for source in (name, email.partition("@")[0]):
+        slug = re.sub(r"[^a-z0-9]+", "-", source.lower()).strip("-")[:100]
+        if slug:
+            base = slug
+            break
+    taken = set(
+        session.scalars(
+            select(User.username).where(or_(User.username == base, User.username.like(f"{base}-%")))
+        )
+    )
+    candidate, n = base, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
 
 
 def find_by_email(session: Session, email: str) -> User | None:
@@ -59,11 +83,14 @@ def get_or_create_api_key(session: Session, user: User) -> str:
     return key.key
 
 
-def regenerate_api_key(session: Session, user: User) -> str:
+def regenerate_api_key(session: Session, user: User, *, keep_session: str | None = None) -> str:
+    """A new key replaces the old one, and the user's browser sessions end (but the one
+    asking, ``keep_session``): whoever replaced a key they fear leaked fears the rest too."""
     old = session.scalar(select(ApiKey).where(ApiKey.user_id == user.id))
     if old is not None:
         session.delete(old)
         session.flush()
+    web_sessions.end_all(session, user, keep=keep_session)
     return get_or_create_api_key(session, user)
 
 

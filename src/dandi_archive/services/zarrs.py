@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, exists, func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -38,7 +38,6 @@ from sqlalchemy.orm import Session
 from ..db.models import (
     Asset,
     Dandiset,
-    DandisetOwner,
     EmbargoStatus,
     User,
     Version,
@@ -54,7 +53,7 @@ from ..storage.base import BlobStore, ObjectInfo
 from . import ngff, paths, zarr_freeze, zarr_tree
 from .dandisets import get_dandiset, parse_identifier
 from .errors import BadRequest, Locked, NotFound
-from .permissions import is_owner, require_approved, require_owner
+from .permissions import is_owner, owns, require_approved, require_owner
 
 if TYPE_CHECKING:
     from ..archive import Archive
@@ -217,10 +216,8 @@ def query_zarrs(
     if user is None:
         stmt = stmt.where(Dandiset.embargo_status == EmbargoStatus.OPEN)
     elif not user.is_admin:
-        owned = exists().where(
-            DandisetOwner.dandiset_id == Dandiset.id, DandisetOwner.user_id == user.id
-        )
-        stmt = stmt.where(or_(Dandiset.embargo_status == EmbargoStatus.OPEN, owned))
+        visible = or_(Dandiset.embargo_status == EmbargoStatus.OPEN, owns(Dandiset.id, user.id))
+        stmt = stmt.where(visible)
     if dandiset:
         try:
             stmt = stmt.where(Zarr.dandiset_id == parse_identifier(dandiset))

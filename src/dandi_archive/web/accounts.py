@@ -8,9 +8,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ..api.deps import ArchiveDep, SessionDep
 from ..archive import Archive
 from ..db.models import UserStatus
-from ..services import accounts, external_sign_in, users
-from ..services.errors import NotAuthenticated, PermissionDenied
-from .session import PostedForm, WebUser, flash, safe_next, sign_in, sign_out
+from ..services import accounts, external_sign_in, throttle, users
+from ..services.errors import ArchiveError, NotAuthenticated, PermissionDenied, TooManyRequests
+from .session import (
+    PostedForm,
+    WebUser,
+    current_session_token,
+    flash,
+    safe_next,
+    sign_in,
+    sign_out,
+)
 from .templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -49,7 +57,7 @@ def signup(
             errors=exc.fields,
             providers=_providers(archive),
         )
-    sign_in(request, user)
+    sign_in(request, session, user)
     flash(request, "Welcome! An administrator will approve your account soon.")
     return redirect("/account")
 
@@ -71,25 +79,40 @@ def login_page(request: Request, archive: ArchiveDep, user: WebUser, next: str =
 @router.post("/login", response_class=HTMLResponse)
 def login(request: Request, archive: ArchiveDep, session: SessionDep, form: PostedForm) -> Response:
     email, target = form.get("email"), safe_next(form.get("next"))
+    limiter = throttle.of(request)
     try:
+        limiter.check_sign_in(request, email)
         user = accounts.authenticate(session, email, form.get("password"))
-    except (NotAuthenticated, PermissionDenied) as exc:
-        return render(
-            request,
-            "login.html",
-            400,
-            form={"email": email},
-            error=exc.message,
-            next=target,
-            providers=_providers(archive),
-        )
-    sign_in(request, user)
+    except TooManyRequests as exc:
+        page = _login_failed(request, archive, exc, email, target)
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
+    except NotAuthenticated as exc:
+        limiter.sign_in_failed(request, email)
+        return _login_failed(request, archive, exc, email, target)
+    except PermissionDenied as exc:
+        return _login_failed(request, archive, exc, email, target)
+    sign_in(request, session, user)
     return redirect(target)
 
 
+def _login_failed(
+    request: Request, archive: Archive, exc: ArchiveError, email: str, target: str
+) -> Response:
+    return render(
+        request,
+        "login.html",
+        exc.status_code if isinstance(exc, TooManyRequests) else 400,
+        form={"email": email},
+        error=exc.message,
+        next=target,
+        providers=_providers(archive),
+    )
+
+
 @router.post("/logout")
-def logout(request: Request, form: PostedForm) -> Response:
-    sign_out(request)
+def logout(request: Request, session: SessionDep, form: PostedForm) -> Response:
+    sign_out(request, session)
     return redirect("/")
 
 
@@ -107,7 +130,9 @@ def regenerate_key(
 ) -> Response:
     from ..services.permissions import require_approved
 
-    users.regenerate_api_key(session, require_approved(user))
+    users.regenerate_api_key(
+        session, require_approved(user), keep_session=current_session_token(request)
+    )
     flash(request, "A new API key replaces the old one; update it where you used it.")
     return redirect("/account")
 

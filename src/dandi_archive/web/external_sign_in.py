@@ -73,7 +73,7 @@ def finish(
         except ArchiveError as exc:
             session.rollback()  # nothing connected, no account made
             return _failed(request, archive, exc.message)
-        sign_in(request, account)
+        sign_in(request, session, account)
         approved = account.is_approved
     if not approved:
         flash(request, "Welcome! An administrator will approve your account soon.")

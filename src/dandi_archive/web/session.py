@@ -8,10 +8,11 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 
 from ..api.deps import SessionDep, session_user
 from ..db.models import User, UserStatus
-from ..services import accounts
+from ..services import web_sessions
 from ..services.errors import PermissionDenied
 
 
@@ -35,8 +36,8 @@ class Viewer:
 def web_user(request: Request, session: SessionDep) -> User | None:
     """The signed-in user (or None); a copy is kept on the request for the templates."""
     user = session_user(request, session)
-    if user is None and _data(request).get("user_id"):
-        _data(request).pop("user_id", None)  # the account or its password changed
+    if user is None and _data(request).get("sid"):
+        _data(request).pop("sid", None)  # ended: signed out elsewhere, new password, ...
     request.state.web_user = (
         Viewer(user.id, user.email, user.name, user.is_admin, user.is_approved, user.status)
         if user is not None
@@ -48,13 +49,21 @@ def web_user(request: Request, session: SessionDep) -> User | None:
 WebUser = Annotated[User | None, Depends(web_user)]
 
 
-def sign_in(request: Request, user: User) -> None:
+def sign_in(request: Request, session: Session, user: User) -> None:
+    """Start a server-side session and put its token in the cookie."""
+    token = web_sessions.start(session, user)
     request.session.clear()  # a fresh session (and CSRF token) on every sign-in
-    request.session["user_id"] = user.id
-    request.session["tag"] = accounts.session_tag(user)
+    request.session["sid"] = token
 
 
-def sign_out(request: Request) -> None:
+def current_session_token(request: Request) -> str | None:
+    sid = _data(request).get("sid")
+    return sid if isinstance(sid, str) else None
+
+
+def sign_out(request: Request, session: Session) -> None:
+    """End the session on the server too: a copy of the cookie is worthless after."""
+    web_sessions.end(session, _data(request).get("sid"))
     request.session.clear()
 
 
