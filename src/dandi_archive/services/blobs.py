@@ -17,12 +17,13 @@ from sqlalchemy.orm import Session
 
 from ..db.models import Asset, AssetBlob, BlobGrant, DandisetOwner, User, Version, VersionAsset
 from ..db.upsert import dialect_insert
+from .permissions import is_active
 
 
 def may_use(session: Session, blob: AssetBlob, user: User | None) -> bool:
     if not blob.embargoed:
         return True
-    if user is None or not user.is_approved:
+    if user is None or not is_active(user) or not user.is_approved:
         return False
     if user.is_admin:
         return True
