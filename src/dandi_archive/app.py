@@ -18,6 +18,7 @@ from .api import (
     bucket,
     dandisets,
     errors,
+    guard,
     info,
     search,
     uploads,
@@ -89,5 +90,10 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
         return RedirectResponse("/swagger/", status_code=301)
 
     web.install(app, archive)
+    errors.install_openapi(app)
+    # Added last, so outermost: input is checked before sessions or routes see it, and
+    # every unhandled error becomes a logged 500 with an error id.
+    app.add_middleware(guard.InputGuard, max_body_bytes=archive.settings.max_request_body_bytes)
+    app.add_middleware(guard.IncidentMiddleware)
 
     return app

@@ -27,13 +27,30 @@ data_dir_option = click.option(
 
 
 def load_settings(**overrides: Any) -> Settings:
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = f"DANDI_ARCHIVE_{'_'.join(map(str, first['loc'])).upper()}"
+        raise click.ClickException(f"{name}: {first['msg']}.") from None
+
+
+def ready(settings: Settings, *, port: bool = False) -> None:
+    """Fail at start, in one line naming the setting, on what cannot work (see preflight)."""
+    from .preflight import StartupProblem, check_all
+
+    try:
+        check_all(settings, port=port)
+    except StartupProblem as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def migrate_database(settings: Settings) -> None:
     from .db.migrate import upgrade
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ready(settings)
     upgrade(settings.sqlalchemy_url)
     ensure_search_index(settings)
 
@@ -82,6 +99,7 @@ def serve(host: str | None, port: int | None, workers: int, data_dir: Path) -> N
             "Several server processes need PostgreSQL and a broker "
             "(DANDI_ARCHIVE_DATABASE_URL, DANDI_ARCHIVE_BROKER_URL)."
         )
+    ready(settings, port=True)  # before anything is created
     migrate_database(settings)
     # The worker processes read their settings from the environment, like every command.
     os.environ["DANDI_ARCHIVE_HOST"] = settings.host
@@ -120,9 +138,10 @@ def worker(beat: bool, celery_args: tuple[str, ...]) -> None:
     """Run a Celery worker for background jobs (needs DANDI_ARCHIVE_BROKER_URL)."""
     from .tasks.celery_app import make_celery
 
-    settings = Settings()
+    settings = load_settings()
     if not settings.broker_url:
         raise click.UsageError("Set DANDI_ARCHIVE_BROKER_URL (redis:// or amqp://) to run workers.")
+    ready(settings)
     app = make_celery(settings)
     argv = ["worker", "--loglevel=INFO", "-Q", settings.queue]
     if beat:

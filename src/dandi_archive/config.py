@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     # Periodic sweep that re-queues jobs lost to a crash (publishing, checksums, DOIs).
     sweep_interval_seconds: float = 300.0
     in_process_workers: int = 2
+    # Largest request body the API takes (JSON, forms); file bytes to /storage/ and
+    # /bucket/ upload URLs are not limited by it.
+    max_request_body_bytes: int = Field(
+        1024 * 1024, ge=1, description="Larger API request bodies get 413"
+    )
 
     @property
     def public_url(self) -> str:

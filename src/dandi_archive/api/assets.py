@@ -22,6 +22,7 @@ from .pagination import Page, PageParams, page_params, paginated
 from .schemas import AssetOut, AssetValidation, AssetWrite, PathAsset, PathEntryOut
 
 router = APIRouter(prefix="/api/dandisets/{dandiset_id}/versions/{version}/assets", tags=["assets"])
+REDIRECT: dict[int | str, dict] = {302: {"description": "To the file's bytes (Location)"}}
 by_id = APIRouter(prefix="/api/assets", tags=["assets"])
 PageDep = Annotated[PageParams, Depends(page_params)]
 
@@ -264,7 +265,12 @@ def get_asset_validation(
     )
 
 
-@router.api_route("/{asset_id}/download/", methods=["GET", "HEAD"], summary="Download (redirect)")
+@router.api_route(
+    "/{asset_id}/download/",
+    methods=["GET", "HEAD"],
+    summary="Download (redirect)",
+    responses=REDIRECT,
+)
 def download_nested(
     request: Request,
     archive: ArchiveDep,
@@ -301,7 +307,12 @@ def asset_info(archive: ArchiveDep, session: SessionDep, user: UserDep, asset_id
     return asset_out(archive, asset, session=session, embargoed=embargoed)
 
 
-@by_id.api_route("/{asset_id}/download/", methods=["GET", "HEAD"], summary="Download (redirect)")
+@by_id.api_route(
+    "/{asset_id}/download/",
+    methods=["GET", "HEAD"],
+    summary="Download (redirect)",
+    responses=REDIRECT,
+)
 def asset_download(
     request: Request,
     archive: ArchiveDep,

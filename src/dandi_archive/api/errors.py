@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..services.errors import ArchiveError, TooManyRequests
 from ..services.uploads import BlobExists
+from .schemas import ValidationError as FieldProblem
 from .transient import conflict_error
 
 log = logging.getLogger(__name__)
@@ -49,21 +50,83 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
 
 
-async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    return JSONResponse({"detail": "Internal server error; the change was not made."}, 500)
-
-
 async def database_error(request: Request, exc: Exception) -> JSONResponse:
     """A change that lost a race is retried (see :mod:`.transient`); anything else from
-    the database is unexpected."""
+    the database is unexpected, an incident for :mod:`.guard` to answer and log."""
     assert isinstance(exc, DBAPIError)
-    return conflict_error(request, exc) or await unexpected_error(request, exc)
+    response = conflict_error(request, exc)
+    if response is None:
+        raise exc
+    return response
 
 
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(Exception, unexpected_error)
     app.add_exception_handler(DBAPIError, database_error)
     app.add_exception_handler(ArchiveError, archive_error)
     app.add_exception_handler(RequestValidationError, request_validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+
+
+# -- the answers every route may give, declared in the OpenAPI ---------------------------
+
+ERROR_SCHEMA = {
+    "title": "Error",
+    "type": "object",
+    "properties": {
+        "detail": {"type": "string", "description": "What was wrong, in words"},
+        "errors": {
+            "type": "array",
+            "description": "For invalid parameters: each field and its problem",
+            "items": {"type": "object"},
+        },
+    },
+    "required": ["detail"],
+}
+ERRORS = {
+    "400": "Invalid input (the detail names the field)",
+    "401": "Not signed in, or an invalid API key",
+    "403": "Signed in, but not allowed",
+    "404": "No such object, or not visible to the caller",
+    "409": "The object's state does not allow it (e.g. published, embargoed, being checked)",
+    "429": "Too many failed sign-ins or unknown API keys; wait as Retry-After says",
+}
+BODY_ERRORS = {
+    "413": "Request body larger than DANDI_ARCHIVE_MAX_REQUEST_BODY_BYTES",
+    "503": "Busy with a conflicting change; nothing was changed, retry after Retry-After",
+}
+BODY_METHODS = {"post", "put", "patch", "delete"}
+
+
+def declare_errors(schema: dict) -> dict:
+    """Add the refusals to every operation (replacing FastAPI's 422, which we never send)."""
+    schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            codes = dict(ERRORS)
+            if method in BODY_METHODS and not path.startswith(("/storage/", "/bucket/")):
+                codes |= BODY_ERRORS
+            for code, description in codes.items():
+                answer = responses.setdefault(code, {"description": description})
+                answer["content"] = ref
+    # FastAPI's own "ValidationError" (only used by the 422 removed above) overwrote the
+    # archive's model of that name, which validation answers use: put ours back.
+    components = schema["components"]["schemas"]
+    components.pop("HTTPValidationError", None)
+    if "ValidationError" in components:
+        components["ValidationError"] = FieldProblem.model_json_schema()
+    return schema
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Declare the error answers once the routes are known (the schema is built lazily)."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            app.openapi_schema = declare_errors(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -11,6 +11,8 @@ from fastapi import Query, Request
 from pydantic import BaseModel
 
 MAX_PAGE_SIZE = 1000
+# Bounds OFFSET ((page - 1) * page_size) far below 64 bits: a larger page was a 500.
+MAX_PAGE = 1_000_000
 T = TypeVar("T")
 
 
@@ -25,7 +27,7 @@ class PageParams:
 
 
 def page_params(
-    page: Annotated[int, Query(ge=1, description="Page number, from 1")] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number, from 1")] = 1,
     page_size: Annotated[
         int, Query(ge=1, le=MAX_PAGE_SIZE, description="Results per page (at most 1000)")
     ] = 100,

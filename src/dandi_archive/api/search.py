@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from ..services import search as service
 from .deps import SessionDep, UserDep
+from .pagination import MAX_PAGE
 
 router = APIRouter(prefix="/api", tags=["search"])
 
@@ -59,7 +60,7 @@ def search(
     license: list[str] = Query([], description="Licenses, e.g. CC-BY-4.0"),
     embargo: list[str] = Query([], description="OPEN, EMBARGOED or UNEMBARGOING"),
     sort: str = Query("relevance", description="relevance, name, modified, size or downloads"),
-    page: int = Query(1, ge=1),
+    page: int = Query(1, ge=1, le=MAX_PAGE),
     page_size: int = Query(20, ge=1, le=service.MAX_PAGE_SIZE),
     files: int = Query(3, ge=0, le=20, description="Matching files listed per Dandiset"),
 ) -> SearchOut:

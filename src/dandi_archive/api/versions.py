@@ -99,6 +99,7 @@ def update_version(
     status_code=202,
     responses={
         400: {"description": "Not valid, unchanged since the last publish, empty, or embargoed"},
+        405: {"description": "Only the draft can be published"},
         409: {"description": "Validation still running"},
         423: {"description": "Already being published"},
     },

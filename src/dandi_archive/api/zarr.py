@@ -62,6 +62,7 @@ def get_zarr(session: SessionDep, user: UserDep, zarr_id: str) -> ZarrOut:
     methods=["GET", "HEAD"],
     response_model=ZarrFilePage,
     summary="List the Zarr's files, or redirect to one",
+    responses={302: {"description": "With download=true or HEAD: to the file (Location)"}},
 )
 @router.api_route(
     "/{zarr_id}/files", methods=["GET", "HEAD"], include_in_schema=False, name="list_files_"

@@ -60,6 +60,7 @@ SORTS = ("relevance", "name", "modified", "size", "downloads")
 MAX_TERMS = 16
 MAX_FACET_VALUES = 30
 MAX_PAGE_SIZE = 100
+MAX_PAGE = 1_000_000  # keeps the row offsets far inside 64 bits
 # Matching files are looked up in the full-text index by the query's rarest word when it
 # is in at most this many files of the archive; otherwise each Dandiset's files are read
 # in path order until enough match (the index would gather most files' postings).
@@ -371,8 +372,10 @@ def check_query(query: SearchQuery) -> None:
         raise BadRequest(
             f"Unknown facet {sorted(unknown)[0]!r}; use one of {', '.join(ALL_FACETS)}."
         )
-    if query.page < 1 or not 1 <= query.page_size <= MAX_PAGE_SIZE:
-        raise BadRequest(f"page must be >= 1 and page_size between 1 and {MAX_PAGE_SIZE}.")
+    if not 1 <= query.page <= MAX_PAGE or not 1 <= query.page_size <= MAX_PAGE_SIZE:
+        raise BadRequest(
+            f"page must be between 1 and {MAX_PAGE} and page_size between 1 and {MAX_PAGE_SIZE}."
+        )
 
 
 def _viewer(user: User | None) -> str:

@@ -53,15 +53,13 @@ async def validation_error(request: Request, exc: Exception) -> Response:
     return error_page(request, 404, "There is nothing at this address.")
 
 
-async def unexpected_error(request: Request, exc: Exception) -> Response:
-    if is_api(request):
-        return await api_errors.unexpected_error(request, exc)
-    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_page(request, 500, "The server failed; nothing was changed. Please retry.")
+def server_error_page(request: Request, error_id: str) -> Response:
+    """The page for an unhandled error (logged by ``api.guard.IncidentMiddleware``)."""
+    message = f"The server failed (error id {error_id}); nothing was changed. Please retry."
+    return error_page(request, 500, message)
 
 
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(Exception, unexpected_error)
     app.add_exception_handler(ArchiveError, archive_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)

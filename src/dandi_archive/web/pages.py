@@ -60,7 +60,7 @@ def search(request: Request, session: SessionDep, user: WebUser) -> HTMLResponse
     # Without a choice: best match for words, else the most recently changed first.
     sort = chosen_sort or ("relevance" if text else "modified")
     try:
-        page = max(1, int(params.get("page", "1")))
+        page = min(max(1, int(params.get("page", "1"))), search_service.MAX_PAGE)
     except ValueError:
         page = 1
     query = search_service.SearchQuery(
