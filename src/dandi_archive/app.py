@@ -53,7 +53,8 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if isinstance(archive.jobs, InProcessQueue):
-            archive.jobs.submit("sweep")  # pick up work a previous run left unfinished
+            # Pick up work a previous run left unfinished: its jobs died with it.
+            archive.jobs.submit("sweep", restarted=True)
             archive.jobs.start_schedule(periodic_jobs(archive.settings))
         yield
 

@@ -148,9 +148,13 @@ def _assets_changed(archive: Archive, zarr_id: uuid.UUID) -> None:
             archive.defer(session, "validate_asset", asset_id=str(asset_id))
 
 
-def requeue_stuck(archive: Archive, session: Session, cutoff: datetime) -> None:
-    """For the sweep: re-queue ingests whose job was lost."""
-    stale = utcnow() - STALE_INGEST
+def requeue_stuck(
+    archive: Archive, session: Session, cutoff: datetime, *, restarted: bool = False
+) -> None:
+    """For the sweep: re-queue ingests whose job was lost (all that were under way, if
+    the process running them was restarted; a run presumed lost that still finishes
+    finds its token gone and changes nothing)."""
+    stale = utcnow() if restarted else utcnow() - STALE_INGEST
     for zarr in session.scalars(
         select(Zarr).where(Zarr.status == ZarrStatus.INGESTING, Zarr.modified <= stale)
     ):

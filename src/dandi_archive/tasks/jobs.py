@@ -252,8 +252,12 @@ def delete_zarr_objects(archive: Archive, zarr_id: str) -> None:
 
 
 @job
-def sweep(archive: Archive, min_age_seconds: float = 0) -> None:
-    """Re-queue work that a crash or a lost message left undone."""
+def sweep(archive: Archive, min_age_seconds: float = 0, restarted: bool = False) -> None:
+    """Re-queue work that a crash or a lost message left undone.
+
+    ``restarted``: the process that ran this archive's in-process jobs died, so an
+    ingest it had under way is lost now, not after the hour a live worker may take.
+    """
     cutoff = datetime.now(UTC) - timedelta(seconds=min_age_seconds)
     with archive.db.session(write=True) as session:
         stuck = session.scalars(
@@ -324,7 +328,7 @@ def sweep(archive: Archive, min_age_seconds: float = 0) -> None:
             )
         ):
             archive.defer(session, "validate_asset", asset_id=str(asset_id))
-        zarr_ingest.requeue_stuck(archive, session, cutoff)
+        zarr_ingest.requeue_stuck(archive, session, cutoff, restarted=restarted)
         for zarr_id in session.scalars(
             select(Zarr.id).where(Zarr.preserved.is_(False), Zarr.modified <= cutoff)
         ):
