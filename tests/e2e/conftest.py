@@ -6,13 +6,14 @@ import os
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 
 from ..conftest import free_port
 from ..helpers import BIN, run_dandi
@@ -46,6 +47,27 @@ class LiveArchive:
         assert self.server is not None
         self.server.kill()
         self.server.wait(10)
+
+    def kill_while_blocked(self, table: str, start: Callable[[], None], what: str) -> None:
+        """Hold a lock on ``table`` (PostgreSQL), call ``start`` (which makes a job write
+        to it), and kill the server once the job waits for the lock: a crash at exactly
+        that step. The lock is let go only after the server is dead."""
+        engine = create_engine(self.env["DANDI_ARCHIVE_DATABASE_URL"])
+        with engine.connect() as blocker:
+            blocker.execute(text("BEGIN"))
+            blocker.execute(text(f"LOCK TABLE {table} IN SHARE MODE"))
+            start()
+            waiting = (
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            deadline = time.monotonic() + 30
+            while blocker.execute(text(waiting)).scalar() == 0:
+                assert time.monotonic() < deadline, f"{what} never reached {table}"
+                time.sleep(0.1)
+            self.kill()
+            blocker.execute(text("ROLLBACK"))
+        engine.dispose()
 
     def dandi(self, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         """Run the dandi client against this archive, with the owner's API key."""

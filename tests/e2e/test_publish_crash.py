@@ -43,6 +43,10 @@ def add_text_asset(live, dandiset: str, path: str, data: bytes) -> None:
     assert r.status_code == 200, r.text
 
 
+def assert_status(response, status: int) -> None:
+    assert response.status_code == status, response.text
+
+
 @pytest.mark.parametrize("live_archive", ["postgres-s3"], indirect=True)
 def test_kill_during_publish_then_resume(live_archive):
     live = live_archive
@@ -52,24 +56,16 @@ def test_kill_during_publish_then_resume(live_archive):
         add_text_asset(live, dandiset, f"file{n}.txt", f"content {n}".encode())
     wait_until_valid(live, dandiset)
 
+    # The publish job creates the version and its asset links, then waits to copy the
+    # folder totals: killed there.
+    live.kill_while_blocked(
+        "folders",
+        lambda: assert_status(
+            live.api("POST", f"/dandisets/{dandiset}/versions/draft/publish/"), 202
+        ),
+        "the publish job",
+    )
     engine = create_engine(live.env["DANDI_ARCHIVE_DATABASE_URL"])
-    with engine.connect() as blocker:
-        # Block writes to folders: the publish job creates the version and its asset links,
-        # then waits here, before copying the folder totals.
-        blocker.execute(text("BEGIN"))
-        blocker.execute(text("LOCK TABLE folders IN SHARE MODE"))
-        assert live.api("POST", f"/dandisets/{dandiset}/versions/draft/publish/").status_code == 202
-        waiting = (
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE wait_event_type = 'Lock' AND datname = current_database()"
-        )
-        deadline = time.monotonic() + 30
-        while blocker.execute(text(waiting)).scalar() == 0:
-            assert time.monotonic() < deadline, "the publish job never reached the folders"
-            time.sleep(0.1)
-        live.kill()
-        blocker.execute(text("ROLLBACK"))
-
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT version, status, publish_request FROM versions")).all()
         assert [(v, s) for v, s, _ in rows] == [("draft", "Publishing")]

@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, text
 from dandi_archive.cli import main
 
 from ..helpers import DANDISET_METADATA, dandi_etag, md5_base64, zarr_checksum_of
+from .test_publish_crash import assert_status
 
 MiB = 2**20
 
@@ -101,22 +102,13 @@ def test_kill_during_a_zarr_ingest_then_resume(live_archive):
         md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
         assert httpx.put(url, content=data, headers={"Content-MD5": md5}).status_code == 200
 
+    # The ingest is killed where it records the files.
+    live.kill_while_blocked(
+        "zarr_files",
+        lambda: assert_status(live.api("POST", f"/zarr/{zarr_id}/finalize/"), 204),
+        "the ingest",
+    )
     engine = create_engine(live.env["DANDI_ARCHIVE_DATABASE_URL"])
-    with engine.connect() as blocker:
-        # Block the ingest where it records the files, then kill the server under it.
-        blocker.execute(text("BEGIN"))
-        blocker.execute(text("LOCK TABLE zarr_files IN SHARE MODE"))
-        assert live.api("POST", f"/zarr/{zarr_id}/finalize/").status_code == 204
-        waiting = (
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE wait_event_type = 'Lock' AND datname = current_database()"
-        )
-        deadline = time.monotonic() + 30
-        while blocker.execute(text(waiting)).scalar() == 0:
-            assert time.monotonic() < deadline, "the ingest never reached the file rows"
-            time.sleep(0.1)
-        live.kill()
-        blocker.execute(text("ROLLBACK"))
     with engine.connect() as conn:
         status = conn.execute(text("SELECT status, checksum FROM zarrs")).one()
         assert tuple(status) == ("Ingesting", None)  # nothing of the ingest was kept
