@@ -224,3 +224,56 @@ def test_unknown_prefixes_and_unowned_objects_are_not_served(api, bucket, caplog
             "",
         ):
             assert raw_request(api, "GET", "/bucket/" + key).status == 404, key
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+ <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+ <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+ <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+ <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+ <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+]>
+<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>&lol9;</ETag></Part>
+</CompleteMultipartUpload>"""
+EXTERNAL_ENTITY = b"""<?xml version="1.0"?>
+<!DOCTYPE c [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>&xxe;</ETag></Part>
+</CompleteMultipartUpload>"""
+
+
+@pytest.mark.parametrize("body", [BILLION_LAUGHS, EXTERNAL_ENTITY], ids=["billion laughs", "XXE"])
+def test_hostile_complete_multipart_xml_is_a_400(api, body):
+    """The CompleteMultipartUpload body comes from whoever holds the URL: entity
+    definitions are refused before any expansion, and the upload stays completable."""
+    key = api.make_user()
+    dandiset = api.create_dandiset(key)
+    data = b"bytes behind hostile XML"
+    init = api.post(
+        "/api/uploads/initialize/",
+        key,
+        json={
+            "contentSize": len(data),
+            "digest": {"algorithm": "dandi:dandi-etag", "value": dandi_etag(data)},
+            "dandiset": dandiset,
+        },
+    ).json()
+    put = api.put(init["parts"][0]["upload_url"], content=data)
+    done = [{"part_number": 1, "size": len(data), "etag": put.headers["ETag"].strip('"')}]
+    completion = api.post(
+        f"/api/uploads/{init['upload_id']}/complete/", key, json={"parts": done}
+    ).json()
+    r = api.post(completion["complete_url"], content=body)
+    assert r.status_code == 400
+    assert "<Code>MalformedXML</Code>" in r.text
+    assert "may not declare a DTD" in r.text  # refused as such, not by a parser limit
+    assert "root:" not in r.text
+    r = api.post(completion["complete_url"], content=completion["body"])
+    assert r.status_code == 200, r.text
+    r = api.post(f"/api/uploads/{init['upload_id']}/validate/", key)
+    assert r.status_code == 200, r.text

@@ -118,13 +118,24 @@ def _parse_complete_body(body: bytes) -> list[tuple[int, str]]:
     """
     try:
         root = SafeET.fromstring(body, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise UploadError(
+            "MalformedXML",
+            "The CompleteMultipartUpload body may not declare a DTD or entities "
+            f"({type(exc).__name__}).",
+        ) from exc
+    except ET.ParseError as exc:
+        raise UploadError(
+            "MalformedXML", f"The CompleteMultipartUpload body is invalid: {exc}"
+        ) from exc
+    try:
         parts = []
         for part in root.iter():
             if part.tag.rpartition("}")[2] != "Part":
                 continue
             fields = {child.tag.rpartition("}")[2]: (child.text or "") for child in part}
             parts.append((int(fields["PartNumber"]), fields["ETag"].strip().strip('"')))
-    except (ET.ParseError, DefusedXmlException, KeyError, ValueError) as exc:
+    except (KeyError, ValueError) as exc:
         raise UploadError(
             "MalformedXML", f"The CompleteMultipartUpload body is invalid: {exc}"
         ) from exc
