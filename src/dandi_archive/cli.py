@@ -101,6 +101,7 @@ def serve(host: str | None, port: int | None, workers: int, data_dir: Path) -> N
         )
     ready(settings, port=True)  # before anything is created
     migrate_database(settings)
+    warn_about_bucket_policy(settings)
     # The worker processes read their settings from the environment, like every command.
     os.environ["DANDI_ARCHIVE_HOST"] = settings.host
     os.environ["DANDI_ARCHIVE_PORT"] = str(settings.port)
@@ -116,6 +117,22 @@ def serve(host: str | None, port: int | None, workers: int, data_dir: Path) -> N
         workers=workers,
         proxy_headers=True,
     )
+
+
+def warn_about_bucket_policy(settings: Settings) -> None:
+    """One log line if the S3 bucket's policy is not the archive's (or unreadable):
+    then open objects may be unreachable, or embargoed ones public."""
+    if not settings.s3_bucket:
+        return  # the folder store applies the same rule itself
+    from .archive import build_store
+
+    problem = build_store(settings).policy_problem()  # type: ignore[attr-defined]
+    if problem:
+        logging.getLogger("dandi_archive").warning(
+            "%s: anonymous reads may fail or embargoed objects be public; "
+            "see `dandi-archive bucket policy --apply`",
+            problem,
+        )
 
 
 @main.command()
@@ -229,6 +246,38 @@ def user_api_key(email: str, data_dir: Path) -> None:
     finally:
         db.dispose()
     click.echo(key)
+
+
+@main.group()
+def bucket() -> None:
+    """The S3 bucket's policy (public reads, except embargoed objects)."""
+
+
+@bucket.command("policy")
+@click.option("--apply", "apply_", is_flag=True, help="Set it on the bucket (needs permission).")
+@data_dir_option
+def bucket_policy(apply_: bool, data_dir: Path) -> None:
+    """Print the bucket policy the archive needs; with --apply, set it."""
+    import json
+
+    from .archive import build_store
+    from .storage.s3 import BucketPolicyError, S3Store
+
+    store = build_store(load_settings(data_dir=data_dir))
+    if not isinstance(store, S3Store):
+        raise click.ClickException(
+            "The bucket is a local folder (no DANDI_ARCHIVE_S3_BUCKET): the archive serves "
+            "it and applies the same rule itself; there is no policy to set."
+        )
+    click.echo(json.dumps(store.policy(), indent=2))
+    if apply_:
+        try:
+            store.apply_policy()
+        except BucketPolicyError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"Policy set on bucket {store.bucket}.", err=True)
+    elif problem := store.policy_problem():
+        click.echo(f"Not applied: {problem}. Run with --apply to set it.", err=True)
 
 
 @main.group()

@@ -3,23 +3,24 @@ PUTs (Zarr files) and object reads. Only mounted when the bucket is a local fold
 
 Requests are authorised by the signed token in the URL (the folder store's presigned
 URLs), not by API keys, exactly like S3 presigned URLs. Objects of open Dandisets are
-public, as in a public bucket; embargoed blobs need a signed URL.
+public, as in a public bucket; embargoed objects need a signed URL, and blobs that
+failed fixity are not served (see ``services.bucket_access``, the one rule for reads).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import uuid
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
 
 import anyio
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
-from sqlalchemy import select
 
-from ..db.models import AssetBlob, Dandiset, Zarr
+from ..services.bucket_access import read_refusal
 from ..storage.base import MAX_PUT_SIZE
 from ..storage.folder import FolderStore, ObjectWriter, UploadError
 from ..storage.signing import InvalidToken
@@ -110,15 +111,31 @@ async def complete_upload(token: str, request: Request, archive: ArchiveDep) -> 
 
 
 def _parse_complete_body(body: bytes) -> list[tuple[int, str]]:
+    """The (part number, ETag) pairs of a CompleteMultipartUpload body.
+
+    The body comes from whoever holds the URL: defusedxml refuses entity definitions
+    (billion laughs), external entities and DTDs before any expansion happens.
+    """
     try:
-        root = ET.fromstring(body)
+        root = SafeET.fromstring(body, forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise UploadError(
+            "MalformedXML",
+            "The CompleteMultipartUpload body may not declare a DTD or entities "
+            f"({type(exc).__name__}).",
+        ) from exc
+    except ET.ParseError as exc:
+        raise UploadError(
+            "MalformedXML", f"The CompleteMultipartUpload body is invalid: {exc}"
+        ) from exc
+    try:
         parts = []
         for part in root.iter():
             if part.tag.rpartition("}")[2] != "Part":
                 continue
             fields = {child.tag.rpartition("}")[2]: (child.text or "") for child in part}
             parts.append((int(fields["PartNumber"]), fields["ETag"].strip().strip('"')))
-    except (ET.ParseError, KeyError, ValueError) as exc:
+    except (KeyError, ValueError) as exc:
         raise UploadError(
             "MalformedXML", f"The CompleteMultipartUpload body is invalid: {exc}"
         ) from exc
@@ -185,6 +202,10 @@ async def _receive(request: Request, writer: ObjectWriter) -> str:
 
 @router.api_route("/bucket/{key:path}", methods=["GET", "HEAD"])
 def read_object(key: str, archive: ArchiveDep, token: str | None = None) -> Response:
+    """Serve an object as a bucket would: open ones to anyone, embargoed ones with a
+    signed URL. Whether the caller may read ``key`` is decided by one rule
+    (``services.bucket_access``) on the key exactly as received, and the file served is
+    the one stored under that very key (no other spelling, no symlink)."""
     store = folder_store(archive)
     filename = None
     if token is not None:
@@ -195,45 +216,22 @@ def read_object(key: str, archive: ArchiveDep, token: str | None = None) -> Resp
         if claims["key"] != key:
             return s3_error("AccessDenied", "The URL was signed for another object.", 403)
         filename = claims.get("filename")
-    elif _is_embargoed(archive, key):
-        return s3_error("AccessDenied", "This object is embargoed; use a signed URL.", 403)
-    try:
-        info = store.head(key)
-    except ValueError:
-        info = None
-    if info is None or key.endswith("/"):
+    with archive.db.session() as session:
+        refusal = read_refusal(session, key, signed=token is not None)
+    if refusal is not None:
+        return s3_error(refusal.code, refusal.message, refusal.status)
+    path = store.object_file(key)
+    info = store.head(key) if path is not None else None
+    if path is None or info is None:
         return s3_error("NoSuchKey", "The specified key does not exist.", 404)
     if key.startswith("blobs/"):
         media_type: str | None = "application/octet-stream"
     else:
         media_type = store.content_type(key)
     return FileResponse(
-        store.path(key),
+        path,
         filename=filename,
         content_disposition_type="attachment",
         media_type=media_type,
         headers={"ETag": f'"{info.etag}"', "Accept-Ranges": "bytes"},
     )
-
-
-def _is_embargoed(archive: ArchiveDep, key: str) -> bool:
-    if key.startswith("zarr/"):
-        return _is_embargoed_zarr(archive, key.split("/")[1])
-    if not key.startswith("blobs/"):
-        return False
-    with archive.db.session() as session:
-        return bool(session.scalar(select(AssetBlob.embargoed).where(AssetBlob.key == key)))
-
-
-def _is_embargoed_zarr(archive: ArchiveDep, zarr_id: str) -> bool:
-    try:
-        zid = uuid.UUID(zarr_id)
-    except ValueError:
-        return False
-    with archive.db.session() as session:
-        status = session.scalar(
-            select(Dandiset.embargo_status)
-            .join(Zarr, Zarr.dandiset_id == Dandiset.id)
-            .where(Zarr.id == zid)
-        )
-    return status is not None and status != "OPEN"

@@ -70,6 +70,24 @@ class FolderStore:
             raise ValueError(f"invalid key {key!r}")
         return path
 
+    def object_file(self, key: str) -> Path | None:
+        """The regular file stored under exactly ``key``, or None.
+
+        For serving reads: the file must be ``<root>/<key>`` itself, reached through no
+        symbolic link and no other spelling, so that the key judged by the access rule
+        (``services.bucket_access``) is the object served. The key must already be
+        canonical (no ``.``/``..``/empty segments).
+        """
+        root = os.path.realpath(self.root)
+        candidate = os.path.join(root, key)
+        if os.path.realpath(candidate) != candidate:
+            return None  # a symlink on the way, or a spelling that resolves elsewhere
+        try:
+            mode = os.lstat(candidate).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        return Path(candidate) if S_ISREG(mode) else None
+
     def _upload_dir(self, multipart_id: str) -> Path:
         return self.staging / uuid.UUID(hex=multipart_id).hex
 

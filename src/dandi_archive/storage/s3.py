@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -9,12 +10,42 @@ from urllib.parse import quote, unquote
 
 import boto3
 from botocore.client import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from dandischema.digests.dandietag import Part
 
 from .base import ObjectInfo
 
 EMBARGO_TAGGING = "embargoed=true"
+
+
+def bucket_policy(bucket: str) -> dict[str, Any]:
+    """The bucket policy the archive needs: every object public-read, except objects
+    tagged ``embargoed=true`` (the archive tags every object of an embargoed Dandiset
+    and removes the tag when the embargo ends).
+
+    Only ``s3:GetObject`` is granted: listing stays private, as a listing would name
+    embargoed objects; everything public is reachable by key (the manifests under
+    ``dandisets/`` name every blob). The condition allows rather than denies, so the
+    archive's own presigned URLs for embargoed objects keep working (an explicit Deny
+    would override them). ``StringNotEquals`` is true when an object has no such tag.
+    """
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PublicReadExceptEmbargoed",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{bucket}/*",
+                "Condition": {"StringNotEquals": {"s3:ExistingObjectTag/embargoed": "true"}},
+            }
+        ],
+    }
+
+
+class BucketPolicyError(Exception):
+    """The bucket policy could not be read or set (message says why and what to do)."""
 
 
 class S3Store:
@@ -48,11 +79,61 @@ class S3Store:
         )
 
     def ensure_bucket(self) -> None:
-        """Create the bucket if it does not exist (for tests and fresh installs)."""
+        """Create the bucket if it does not exist (for tests and fresh installs), with
+        the archive's bucket policy."""
         try:
             self.client.head_bucket(Bucket=self.bucket)
         except ClientError:
             self.client.create_bucket(Bucket=self.bucket)
+            self.apply_policy()
+
+    # -- bucket policy ---------------------------------------------------------------
+
+    def policy(self) -> dict[str, Any]:
+        return bucket_policy(self.bucket)
+
+    def apply_policy(self) -> None:
+        """Set :func:`bucket_policy` on the bucket (needs ``s3:PutBucketPolicy``).
+
+        AWS blocks public bucket policies of new buckets by default; the block on public
+        *policies* is lifted (public ACLs stay blocked). Services without that API
+        (MinIO, Ceph) answer NotImplemented, which is fine.
+        """
+        try:
+            self.client.put_public_access_block(
+                Bucket=self.bucket,
+                PublicAccessBlockConfiguration={
+                    "BlockPublicAcls": True,
+                    "IgnorePublicAcls": True,
+                    "BlockPublicPolicy": False,
+                    "RestrictPublicBuckets": False,
+                },
+            )
+        except ClientError as exc:
+            if _error_code(exc) not in ("NotImplemented", "MethodNotAllowed", "501"):
+                raise BucketPolicyError(
+                    _policy_failure("set the public access block", exc)
+                ) from exc
+        try:
+            self.client.put_bucket_policy(Bucket=self.bucket, Policy=json.dumps(self.policy()))
+        except (ClientError, BotoCoreError) as exc:
+            raise BucketPolicyError(_policy_failure("set the policy", exc)) from exc
+
+    def policy_problem(self) -> str | None:
+        """What is wrong with the live bucket policy (None if it is the archive's)."""
+        try:
+            live = self.client.get_bucket_policy(Bucket=self.bucket)["Policy"]
+        except ClientError as exc:
+            if _error_code(exc) == "NoSuchBucketPolicy":
+                return f"bucket {self.bucket!r} has no policy"
+            return f"the policy of bucket {self.bucket!r} cannot be read ({_error_code(exc)})"
+        except BotoCoreError as exc:
+            return f"the policy of bucket {self.bucket!r} cannot be read ({exc})"
+        try:
+            same = json.loads(live) == self.policy()
+        except ValueError:
+            same = False
+        return None if same else f"the policy of bucket {self.bucket!r} differs from the archive's"
 
     # -- multipart uploads -----------------------------------------------------------
 
@@ -228,6 +309,18 @@ class S3Store:
         if key and secret:
             options.update(key=key, secret=secret)
         return f"s3://{self.bucket}/{prefix}", options
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", "unknown"))
+
+
+def _policy_failure(what: str, exc: Exception) -> str:
+    reason = _error_code(exc) if isinstance(exc, ClientError) else str(exc)
+    return (
+        f"Could not {what} ({reason}). Print the policy with `dandi-archive bucket policy` "
+        "and have someone with s3:PutBucketPolicy set it."
+    )
 
 
 def _object_info(obj: dict[str, Any]) -> ObjectInfo:
