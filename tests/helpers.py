@@ -186,6 +186,17 @@ class ApiClient:
         assert r.status_code == 200, r.text
         return r.json()
 
+    def blob_key(self, data: bytes) -> str:
+        """Where the blob holding ``data`` is stored (its upload's key, not a content key)."""
+        from sqlalchemy import select
+
+        from dandi_archive.db.models import AssetBlob
+
+        with self.archive.db.session() as session:
+            key = session.scalar(select(AssetBlob.key).where(AssetBlob.etag == dandi_etag(data)))
+        assert key is not None, "no blob holds these bytes"
+        return key
+
     def download(self, url: str, token: str | None = None, **kwargs: Any) -> httpx.Response:
         """Follow the download redirect, which may lead to another server (S3)."""
         r = self.get(url, token, follow_redirects=False)

@@ -33,11 +33,6 @@ OPEN_ZGROUP = b'{"zarr_format": 2}'
 SECRETS = (b"embargoed blob bytes", b"embargoed zarr", b"damaged blob", b"DAMAGED blob")
 
 
-def blob_key(data: bytes) -> str:
-    etag = dandi_etag(data)
-    return f"blobs/{etag[:3]}/{etag[3:6]}/{etag}"
-
-
 @dataclass
 class Raw:
     status: int
@@ -110,13 +105,13 @@ def bucket(api):
     api.wait_for_jobs()
     # The real fixity check finds the altered blob.
     store = api.archive.store
-    store.put_bytes(blob_key(DAMAGED), ALTERED, "application/octet-stream")
+    store.put_bytes(api.blob_key(DAMAGED), ALTERED, "application/octet-stream")
     fixity.run_batch(api.archive, now=datetime.now(UTC) + timedelta(days=31))
     return {
-        "embargoed blob": blob_key(EMBARGOED_BLOB),
+        "embargoed blob": api.blob_key(EMBARGOED_BLOB),
         "embargoed zarr": f"zarr/{secret_zarr}/.zgroup",
-        "fixity-failed blob": blob_key(DAMAGED),
-        "open blob": blob_key(OPEN_BLOB),
+        "fixity-failed blob": api.blob_key(DAMAGED),
+        "open blob": api.blob_key(OPEN_BLOB),
         "open zarr": f"zarr/{open_zarr}/.zgroup",
     }
 
@@ -162,7 +157,8 @@ def test_no_spelling_of_a_key_serves_protected_bytes(api, bucket, spelling):
         path = "/bucket/" + spelling(bucket[name])
         for method in ("GET", "HEAD"):
             r = raw_request(api, method, path)
-            assert r.status in (403, 404), (name, method, path, r.status, r.body[:200])
+            # 400: refused before any route (control characters, NUL in the address).
+            assert r.status in (400, 403, 404), (name, method, path, r.status, r.body[:200])
             assert not any(secret in r.body for secret in SECRETS), (name, path)
 
 

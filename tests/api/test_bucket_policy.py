@@ -21,16 +21,9 @@ from dandi_archive.cli import main, warn_about_bucket_policy
 from dandi_archive.config import Settings
 from dandi_archive.storage.s3 import bucket_policy
 
-from ..helpers import dandi_etag
-
 pytestmark = pytest.mark.parametrize("backend", ["postgres-s3"])
 
 EMBARGO_TAG = [{"Key": "embargoed", "Value": "true"}]
-
-
-def blob_key(data: bytes) -> str:
-    etag = dandi_etag(data)
-    return f"blobs/{etag[:3]}/{etag[3:6]}/{etag}"
 
 
 def tags(api, key: str) -> list[dict]:
@@ -50,7 +43,7 @@ def test_a_new_bucket_gets_the_policy_and_open_objects_read_anonymously(api):
     api.put_zarr_files(owner, zarr_id, {".zgroup": b'{"zarr_format": 2}'})
     api.finalize_zarr(owner, zarr_id)
     urls = {
-        store.public_url(blob_key(b"open bytes")): b"open bytes",
+        store.public_url(api.blob_key(b"open bytes")): b"open bytes",
         store.public_url(f"zarr/{zarr_id}/.zgroup"): b'{"zarr_format": 2}',
     }
     # Under the policy, open objects read without credentials or signature (moto would
@@ -75,13 +68,19 @@ def test_embargoed_objects_are_tagged_until_the_embargo_ends(api):
     api.put_zarr_files(owner, zarr_id, {".zgroup": b"{}", "a/0": b"secret chunk"})
     api.finalize_zarr(owner, zarr_id)
     api.wait_for_jobs()
-    embargoed_keys = [blob_key(b"secret blob"), f"zarr/{zarr_id}/.zgroup", f"zarr/{zarr_id}/a/0"]
+    embargoed_keys = [
+        api.blob_key(b"secret blob"),
+        f"zarr/{zarr_id}/.zgroup",
+        f"zarr/{zarr_id}/a/0",
+    ]
     for key in embargoed_keys:
         assert tags(api, key) == EMBARGO_TAG, key
-    assert tags(api, blob_key(b"open blob")) == []
+    assert tags(api, api.blob_key(b"open blob")) == []
     # The archive's own signed URLs still read them.
     store = api.archive.store
-    assert api.get(store.presign_download(blob_key(b"secret blob"), 60)).content == b"secret blob"
+    assert (
+        api.get(store.presign_download(api.blob_key(b"secret blob"), 60)).content == b"secret blob"
+    )
 
     assert api.post(f"/api/dandisets/{embargoed}/unembargo/", owner).status_code == 200
     api.wait_for_jobs()

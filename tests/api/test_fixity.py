@@ -6,17 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
-
-from dandi_archive.db.models import AssetBlob
 from dandi_archive.services import fixity
-
-from ..helpers import dandi_etag
-
-
-def key_of(api, data: bytes) -> str:
-    with api.archive.db.session() as session:
-        return session.scalar(select(AssetBlob.key).where(AssetBlob.etag == dandi_etag(data)))
 
 
 def test_altered_and_missing_blobs_are_detected(api, caplog):
@@ -34,7 +24,7 @@ def test_altered_and_missing_blobs_are_detected(api, caplog):
     assert fixity.run_batch(api.archive) == 0  # nothing due again within the cycle
 
     store = api.archive.store
-    altered, deleted = key_of(api, b"soon altered"), key_of(api, b"soon deleted")
+    altered, deleted = api.blob_key(b"soon altered"), api.blob_key(b"soon deleted")
     store.put_bytes(altered, b"SOON ALTERED", "application/octet-stream")
     store.delete(deleted)
     next_cycle = datetime.now(UTC) + timedelta(days=31)
