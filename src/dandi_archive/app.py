@@ -11,8 +11,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 
-from . import web
-from .api import (
+from dandi_archive import web
+from dandi_archive.api import (
     admin,
     assets,
     bucket,
@@ -26,13 +26,13 @@ from .api import (
     versions,
     zarr,
 )
-from .api.transient import RetryConflicts
-from .archive import Archive, build_archive
-from .config import Settings
-from .services.throttle import Throttle
-from .storage.folder import FolderStore
-from .tasks.jobs import periodic_jobs
-from .tasks.queue import InProcessQueue
+from dandi_archive.api.transient import RetryConflicts
+from dandi_archive.archive import Archive, build_archive
+from dandi_archive.config import Settings
+from dandi_archive.services.throttle import Throttle
+from dandi_archive.storage.folder import FolderStore
+from dandi_archive.tasks.jobs import periodic_jobs
+from dandi_archive.tasks.queue import InProcessQueue
 
 DESCRIPTION = """
 A DANDI archive: Dandisets of neurophysiology data, their versions and assets.

@@ -11,10 +11,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from .config import Settings
-from .db.session import Database, after_commit
-from .storage.base import BlobStore
-from .tasks.queue import JobQueue
+from dandi_archive.config import Settings
+from dandi_archive.db.session import Database, after_commit
+from dandi_archive.storage.base import BlobStore
+from dandi_archive.tasks.queue import JobQueue
 
 
 @dataclass
@@ -35,7 +35,7 @@ class Archive:
 
 def build_store(settings: Settings) -> BlobStore:
     if settings.s3_bucket:
-        from .storage.s3 import S3Store
+        from dandi_archive.storage.s3 import S3Store
 
         return S3Store(
             settings.s3_bucket,
@@ -44,8 +44,8 @@ def build_store(settings: Settings) -> BlobStore:
             access_key_id=settings.s3_access_key_id,
             secret_access_key=settings.s3_secret_access_key,
         )
-    from .storage.folder import FolderStore
-    from .storage.signing import UrlSigner
+    from dandi_archive.storage.folder import FolderStore
+    from dandi_archive.storage.signing import UrlSigner
 
     return FolderStore(
         settings.bucket_dir,
@@ -57,7 +57,7 @@ def build_store(settings: Settings) -> BlobStore:
 
 def build_archive(settings: Settings, *, run_jobs_in_process: bool | None = None) -> Archive:
     """Connect to the configured engines. Jobs run in-process unless a broker is set."""
-    from .tasks.queue import CeleryQueue, InProcessQueue
+    from dandi_archive.tasks.queue import CeleryQueue, InProcessQueue
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.sqlalchemy_url)

@@ -2,7 +2,7 @@
 
 import logging
 
-from .app import create_app
+from dandi_archive.app import create_app
 
 # Server worker processes (``serve --workers N``) start without the CLI's logging setup.
 if not logging.getLogger().handlers:

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from .config import Settings
+from dandi_archive.config import Settings
 
 data_dir_option = click.option(
     "--data-dir",
@@ -39,7 +39,7 @@ def load_settings(**overrides: Any) -> Settings:
 
 def ready(settings: Settings, *, port: bool = False) -> None:
     """Fail at start, in one line naming the setting, on what cannot work (see preflight)."""
-    from .preflight import StartupProblem, check_all
+    from dandi_archive.preflight import StartupProblem, check_all
 
     try:
         check_all(settings, port=port)
@@ -48,7 +48,7 @@ def ready(settings: Settings, *, port: bool = False) -> None:
 
 
 def migrate_database(settings: Settings) -> None:
-    from .db.migrate import upgrade
+    from dandi_archive.db.migrate import upgrade
 
     ready(settings)
     upgrade(settings.sqlalchemy_url)
@@ -57,8 +57,8 @@ def migrate_database(settings: Settings) -> None:
 
 def ensure_search_index(settings: Settings) -> None:
     """Index Dandisets that predate the search index (after an upgrade)."""
-    from .db.session import Database
-    from .services.search_index import ensure_built
+    from dandi_archive.db.session import Database
+    from dandi_archive.services.search_index import ensure_built
 
     db = Database(settings.sqlalchemy_url)
     try:
@@ -124,7 +124,7 @@ def warn_about_bucket_policy(settings: Settings) -> None:
     then open objects may be unreachable, or embargoed ones public."""
     if not settings.s3_bucket:
         return  # the folder store applies the same rule itself
-    from .archive import build_store
+    from dandi_archive.archive import build_store
 
     problem = build_store(settings).policy_problem()  # type: ignore[attr-defined]
     if problem:
@@ -153,7 +153,7 @@ def migrate(data_dir: Path) -> None:
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
 def worker(beat: bool, celery_args: tuple[str, ...]) -> None:
     """Run a Celery worker for background jobs (needs DANDI_ARCHIVE_BROKER_URL)."""
-    from .tasks.celery_app import make_celery
+    from dandi_archive.tasks.celery_app import make_celery
 
     settings = load_settings()
     if not settings.broker_url:
@@ -180,9 +180,9 @@ def user() -> None:
 @data_dir_option
 def user_create(email: str, name: str, admin: bool, data_dir: Path) -> None:
     """Create an approved user."""
-    from .db.session import Database
-    from .services import users
-    from .services.errors import ArchiveError
+    from dandi_archive.db.session import Database
+    from dandi_archive.services import users
+    from dandi_archive.services.errors import ArchiveError
 
     settings = load_settings(data_dir=data_dir)
     migrate_database(settings)
@@ -205,9 +205,9 @@ def user_create(email: str, name: str, admin: bool, data_dir: Path) -> None:
 @data_dir_option
 def user_set_password(email: str, password_stdin: bool, data_dir: Path) -> None:
     """Set the password the user signs in to the web pages with."""
-    from .db.session import Database
-    from .services import accounts, users
-    from .services.errors import ArchiveError
+    from dandi_archive.db.session import Database
+    from dandi_archive.services import accounts, users
+    from dandi_archive.services.errors import ArchiveError
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -231,9 +231,9 @@ def user_set_password(email: str, password_stdin: bool, data_dir: Path) -> None:
 @data_dir_option
 def user_api_key(email: str, data_dir: Path) -> None:
     """Print the user's API key (creating one if needed)."""
-    from .db.session import Database
-    from .services import users
-    from .services.errors import ArchiveError
+    from dandi_archive.db.session import Database
+    from dandi_archive.services import users
+    from dandi_archive.services.errors import ArchiveError
 
     settings = load_settings(data_dir=data_dir)
     migrate_database(settings)
@@ -260,8 +260,8 @@ def bucket_policy(apply_: bool, data_dir: Path) -> None:
     """Print the bucket policy the archive needs; with --apply, set it."""
     import json
 
-    from .archive import build_store
-    from .storage.s3 import BucketPolicyError, S3Store
+    from dandi_archive.archive import build_store
+    from dandi_archive.storage.s3 import BucketPolicyError, S3Store
 
     store = build_store(load_settings(data_dir=data_dir))
     if not isinstance(store, S3Store):
@@ -296,8 +296,8 @@ def manifests_verify(
     """Check every listed file against the bucket, reading only the bucket."""
     from tqdm import tqdm
 
-    from .archive import build_store
-    from .services.verify import manifest_versions, verify_version
+    from dandi_archive.archive import build_store
+    from dandi_archive.services.verify import manifest_versions, verify_version
 
     store = build_store(load_settings(data_dir=data_dir))
     versions = manifest_versions(store, dandiset, version_id)
@@ -323,10 +323,10 @@ def manifests_rebuild(dandiset: str | None, data_dir: Path) -> None:
     """Rewrite the manifests of every version from the database."""
     from sqlalchemy import select, update
 
-    from .archive import build_archive
-    from .db.models import Version
-    from .services.dandisets import parse_identifier
-    from .services.manifests import write_manifests
+    from dandi_archive.archive import build_archive
+    from dandi_archive.db.models import Version
+    from dandi_archive.services.dandisets import parse_identifier
+    from dandi_archive.services.manifests import write_manifests
 
     archive = build_archive(load_settings(data_dir=data_dir), run_jobs_in_process=True)
     try:
@@ -351,8 +351,8 @@ def manifests_rebuild(dandiset: str | None, data_dir: Path) -> None:
 def check(no_objects: bool, data_dir: Path) -> None:
     """Check that the archive holds together: every blob has its object, every asset a
     version, folder totals add up. Exits non-zero naming each problem."""
-    from .archive import build_archive
-    from .services import consistency
+    from dandi_archive.archive import build_archive
+    from dandi_archive.services import consistency
 
     archive = build_archive(load_settings(data_dir=data_dir), run_jobs_in_process=True)
     try:

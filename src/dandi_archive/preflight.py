@@ -13,7 +13,7 @@ import socket
 import uuid
 from pathlib import Path
 
-from .config import Settings
+from dandi_archive.config import Settings
 
 
 class StartupProblem(Exception):

@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from ..services import fixity
-from ..services.errors import NotAuthenticated, PermissionDenied
-from .deps import ArchiveDep, SessionDep, UserDep
+from dandi_archive.api.deps import ArchiveDep, SessionDep, UserDep
+from dandi_archive.services import fixity
+from dandi_archive.services.errors import NotAuthenticated, PermissionDenied
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 

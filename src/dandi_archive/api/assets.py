@@ -9,17 +9,17 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
-from ..archive import Archive
-from ..db.models import Asset, Dandiset
-from ..services import assets as service
-from ..services import stats
-from ..services.assets import dandisets_of_asset
-from ..services.dandisets import get_dandiset
-from ..services.errors import BadRequest, Conflict
-from ..services.versions import get_readable_version
-from .deps import ArchiveDep, SessionDep, UserDep
-from .pagination import Page, PageParams, page_params, paginated
-from .schemas import AssetOut, AssetValidation, AssetWrite, PathAsset, PathEntryOut
+from dandi_archive.api.deps import ArchiveDep, SessionDep, UserDep
+from dandi_archive.api.pagination import Page, PageParams, page_params, paginated
+from dandi_archive.api.schemas import AssetOut, AssetValidation, AssetWrite, PathAsset, PathEntryOut
+from dandi_archive.archive import Archive
+from dandi_archive.db.models import Asset, Dandiset
+from dandi_archive.services import assets as service
+from dandi_archive.services import stats
+from dandi_archive.services.assets import dandisets_of_asset
+from dandi_archive.services.dandisets import get_dandiset
+from dandi_archive.services.errors import BadRequest, Conflict
+from dandi_archive.services.versions import get_readable_version
 
 router = APIRouter(prefix="/api/dandisets/{dandiset_id}/versions/{version}/assets", tags=["assets"])
 REDIRECT: dict[int | str, dict] = {302: {"description": "To the file's bytes (Location)"}}

@@ -20,11 +20,11 @@ from defusedxml import DefusedXmlException
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 
-from ..services.bucket_access import read_refusal
-from ..storage.base import MAX_PUT_SIZE
-from ..storage.folder import FolderStore, ObjectWriter, UploadError
-from ..storage.signing import InvalidToken
-from .deps import ArchiveDep
+from dandi_archive.api.deps import ArchiveDep
+from dandi_archive.services.bucket_access import read_refusal
+from dandi_archive.storage.base import MAX_PUT_SIZE
+from dandi_archive.storage.folder import FolderStore, ObjectWriter, UploadError
+from dandi_archive.storage.signing import InvalidToken
 
 router = APIRouter(include_in_schema=False)
 

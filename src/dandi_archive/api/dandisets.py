@@ -9,15 +9,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..db.models import Dandiset, Upload, Version
-from ..services import dandisets as service
-from ..services import embargo, uploads
-from ..services.errors import BadRequest
-from ..services.paths import version_totals
-from ..services.permissions import is_owner, require_owner, require_readable
-from .deps import ArchiveDep, SessionDep, UserDep
-from .pagination import Page, PageParams, page_params, paginated
-from .schemas import (
+from dandi_archive.api.deps import ArchiveDep, SessionDep, UserDep
+from dandi_archive.api.pagination import Page, PageParams, page_params, paginated
+from dandi_archive.api.schemas import (
     DandisetCreate,
     DandisetOut,
     OwnerOut,
@@ -28,6 +22,12 @@ from .schemas import (
     version_detail,
     version_summary,
 )
+from dandi_archive.db.models import Dandiset, Upload, Version
+from dandi_archive.services import dandisets as service
+from dandi_archive.services import embargo, uploads
+from dandi_archive.services.errors import BadRequest
+from dandi_archive.services.paths import version_totals
+from dandi_archive.services.permissions import is_owner, require_owner, require_readable
 
 router = APIRouter(prefix="/api/dandisets", tags=["dandisets"])
 PageDep = Annotated[PageParams, Depends(page_params)]

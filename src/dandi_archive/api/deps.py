@@ -8,12 +8,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from ..archive import Archive
-from ..db.models import User
-from ..db.session import run_after_commit_hooks
-from ..services import throttle, users, web_sessions
-from ..services.errors import ArchiveError, NotAuthenticated
-from ..services.permissions import inactive_message, is_active
+from dandi_archive.archive import Archive
+from dandi_archive.db.models import User
+from dandi_archive.db.session import run_after_commit_hooks
+from dandi_archive.services import throttle, users, web_sessions
+from dandi_archive.services.errors import ArchiveError, NotAuthenticated
+from dandi_archive.services.permissions import inactive_message, is_active
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

@@ -10,10 +10,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..services.errors import ArchiveError, TooManyRequests
-from ..services.uploads import BlobExists
-from .schemas import ValidationError as FieldProblem
-from .transient import conflict_error
+from dandi_archive.api.schemas import ValidationError as FieldProblem
+from dandi_archive.api.transient import conflict_error
+from dandi_archive.services.errors import ArchiveError, TooManyRequests
+from dandi_archive.services.uploads import BlobExists
 
 log = logging.getLogger(__name__)
 

@@ -244,7 +244,7 @@ class IncidentMiddleware:
 
 def incident_response(request: Request, error_id: str) -> Response:
     """JSON for API clients, the error page for people (JSON if the page fails too)."""
-    from ..web.errors import is_api, server_error_page
+    from dandi_archive.web.errors import is_api, server_error_page
 
     detail = f"Internal server error (error id {error_id}); the change was not made."
     if not is_api(request):

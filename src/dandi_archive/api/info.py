@@ -9,8 +9,8 @@ from dandischema.conf import get_instance_config
 from dandischema.consts import ALLOWED_INPUT_SCHEMAS, DANDI_SCHEMA_VERSION
 from fastapi import APIRouter, Query
 
-from ..services.errors import BadRequest
-from .deps import ArchiveDep
+from dandi_archive.api.deps import ArchiveDep
+from dandi_archive.services.errors import BadRequest
 
 router = APIRouter(tags=["info"])
 

@@ -7,9 +7,9 @@ from datetime import datetime
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from ..services import search as service
-from .deps import SessionDep, UserDep
-from .pagination import MAX_PAGE
+from dandi_archive.api.deps import SessionDep, UserDep
+from dandi_archive.api.pagination import MAX_PAGE
+from dandi_archive.services import search as service
 
 router = APIRouter(prefix="/api", tags=["search"])
 

@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..db.locking import is_transient
+from dandi_archive.db.locking import is_transient
 
 LOST_RACE = "dandi_archive.lost_race"  # set in the scope by conflict_error
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

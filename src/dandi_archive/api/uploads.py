@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ..services import uploads as service
-from .deps import ArchiveDep, SessionDep, UserDep
-from .schemas import (
+from dandi_archive.api.deps import ArchiveDep, SessionDep, UserDep
+from dandi_archive.api.schemas import (
     BlobOut,
     Digest,
     UploadComplete,
@@ -14,6 +13,7 @@ from .schemas import (
     UploadInitialize,
     UploadInitialized,
 )
+from dandi_archive.services import uploads as service
 
 router = APIRouter(prefix="/api", tags=["uploads"])
 

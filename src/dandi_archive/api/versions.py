@@ -8,17 +8,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..db.models import Dandiset, Version
-from ..services import dois, publish
-from ..services import metadata as md
-from ..services import versions as service
-from ..services.dandisets import get_readable_dandiset
-from ..services.errors import MethodNotAllowed
-from ..services.paths import version_totals
-from .dandisets import active_uploads
-from .deps import ArchiveDep, SessionDep, UserDep
-from .pagination import Page, PageParams, page_params, paginated
-from .schemas import (
+from dandi_archive.api.dandisets import active_uploads
+from dandi_archive.api.deps import ArchiveDep, SessionDep, UserDep
+from dandi_archive.api.pagination import Page, PageParams, page_params, paginated
+from dandi_archive.api.schemas import (
     PublishRequest,
     VersionInfo,
     VersionListItem,
@@ -26,6 +19,13 @@ from .schemas import (
     dandiset_summary,
     version_detail,
 )
+from dandi_archive.db.models import Dandiset, Version
+from dandi_archive.services import dois, publish
+from dandi_archive.services import metadata as md
+from dandi_archive.services import versions as service
+from dandi_archive.services.dandisets import get_readable_dandiset
+from dandi_archive.services.errors import MethodNotAllowed
+from dandi_archive.services.paths import version_totals
 
 router = APIRouter(prefix="/api/dandisets/{dandiset_id}/versions", tags=["versions"])
 

@@ -525,4 +525,4 @@ class Upload(Base):
 
 # The search index's tables live in their own module; import it so they are part of
 # Base.metadata wherever the models are.
-from . import search as _search  # noqa: E402, F401
+from dandi_archive.db import search as _search  # noqa: E402, F401

@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .models import Base, PathString
+from dandi_archive.db.models import Base, PathString
 
 # Byte order on both engines, so a word prefix is a key range of the index.
 TermString = String(255).with_variant(String(255, collation="C"), "postgresql")

@@ -11,10 +11,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
-from ..db.models import User, UserStatus
-from . import users, web_sessions
-from .errors import BadRequest, NotAuthenticated, NotFound, PermissionDenied
-from .permissions import is_active
+from dandi_archive.db.models import User, UserStatus
+from dandi_archive.services import users, web_sessions
+from dandi_archive.services.errors import BadRequest, NotAuthenticated, NotFound, PermissionDenied
+from dandi_archive.services.permissions import is_active
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024

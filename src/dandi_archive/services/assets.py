@@ -17,16 +17,25 @@ from sqlalchemy import Select, func, null, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 
-from ..db.models import Asset, AssetBlob, Dandiset, Folder, User, Version, VersionAsset, Zarr
-from ..db.text import like_escape
-from . import blobs, paths, search_index
-from . import metadata as md
-from .errors import BadRequest, Conflict, NotFound
-from .permissions import is_owner, require_readable
-from .versions import get_writable_draft, mark_changed
+from dandi_archive.db.models import (
+    Asset,
+    AssetBlob,
+    Dandiset,
+    Folder,
+    User,
+    Version,
+    VersionAsset,
+    Zarr,
+)
+from dandi_archive.db.text import like_escape
+from dandi_archive.services import blobs, paths, search_index
+from dandi_archive.services import metadata as md
+from dandi_archive.services.errors import BadRequest, Conflict, NotFound
+from dandi_archive.services.permissions import is_owner, require_readable
+from dandi_archive.services.versions import get_writable_draft, mark_changed
 
 if TYPE_CHECKING:
-    from ..archive import Archive
+    from dandi_archive.archive import Archive
 
 ASSET_ORDERS = ("created", "modified", "path")
 

@@ -15,9 +15,17 @@ import uuid
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from ..db.models import Asset, AssetBlob, BlobGrant, DandisetOwner, User, Version, VersionAsset
-from ..db.upsert import dialect_insert
-from .permissions import is_active
+from dandi_archive.db.models import (
+    Asset,
+    AssetBlob,
+    BlobGrant,
+    DandisetOwner,
+    User,
+    Version,
+    VersionAsset,
+)
+from dandi_archive.db.upsert import dialect_insert
+from dandi_archive.services.permissions import is_active
 
 
 def may_use(session: Session, blob: AssetBlob, user: User | None) -> bool:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from ..db.models import (
+from dandi_archive.db.models import (
     Asset,
     AssetBlob,
     Folder,
@@ -19,12 +19,12 @@ from ..db.models import (
     VersionAsset,
     VersionStatus,
 )
-from .paths import ancestors
+from dandi_archive.services.paths import ancestors
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from ..archive import Archive
+    from dandi_archive.archive import Archive
 
 # States a version may only pass through while a job works on it.
 IN_PROGRESS = (VersionStatus.VALIDATING, VersionStatus.PUBLISHING)

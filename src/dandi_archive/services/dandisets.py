@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from sqlalchemy import ColumnElement, Select, String, cast, delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from ..db.models import (
+from dandi_archive.db.models import (
     Asset,
     Dandiset,
     DandisetOwner,
@@ -23,14 +23,25 @@ from ..db.models import (
     VersionStatus,
     Zarr,
 )
-from ..db.text import like_escape
-from . import dois, paths, search_index
-from . import metadata as md
-from .errors import BadRequest, Conflict, NotAuthenticated, NotFound, PermissionDenied
-from .permissions import owns, require_approved, require_owner, require_readable
+from dandi_archive.db.text import like_escape
+from dandi_archive.services import dois, paths, search_index
+from dandi_archive.services import metadata as md
+from dandi_archive.services.errors import (
+    BadRequest,
+    Conflict,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+)
+from dandi_archive.services.permissions import (
+    owns,
+    require_approved,
+    require_owner,
+    require_readable,
+)
 
 if TYPE_CHECKING:
-    from ..archive import Archive
+    from dandi_archive.archive import Archive
 
 IDENTIFIER = re.compile(r"^(?:[A-Z][-A-Z]*:)?(\d{6})$")
 ORDERINGS = ("id", "name", "modified", "size")

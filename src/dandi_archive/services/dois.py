@@ -21,11 +21,11 @@ from dandischema.datacite import to_datacite
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..db.models import Dandiset, Doi, DoiState, Version
-from .datacite import DataCiteClient, DataCiteError
+from dandi_archive.db.models import Dandiset, Doi, DoiState, Version
+from dandi_archive.services.datacite import DataCiteClient, DataCiteError
 
 if TYPE_CHECKING:
-    from ..archive import Archive
+    from dandi_archive.archive import Archive
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 
-from ..db.models import (
+from dandi_archive.db.models import (
     Asset,
     AssetBlob,
     AssetStatus,
@@ -26,17 +26,17 @@ from ..db.models import (
     VersionAsset,
     Zarr,
 )
-from . import metadata as md
-from . import zarrs
-from .dandisets import draft_of, get_dandiset
-from .errors import BadRequest
-from .permissions import require_owner
-from .versions import mark_changed
+from dandi_archive.services import metadata as md
+from dandi_archive.services import zarrs
+from dandi_archive.services.dandisets import draft_of, get_dandiset
+from dandi_archive.services.errors import BadRequest
+from dandi_archive.services.permissions import require_owner
+from dandi_archive.services.versions import mark_changed
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from ..archive import Archive
+    from dandi_archive.archive import Archive
 
 
 def request_unembargo(

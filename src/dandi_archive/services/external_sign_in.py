@@ -16,10 +16,10 @@ from urllib.parse import urlencode
 import httpx
 from sqlalchemy.orm import Session
 
-from ..config import Settings
-from ..db.models import ExternalAccount, User, UserStatus
-from . import users
-from .errors import Conflict, PermissionDenied
+from dandi_archive.config import Settings
+from dandi_archive.db.models import ExternalAccount, User, UserStatus
+from dandi_archive.services import users
+from dandi_archive.services.errors import Conflict, PermissionDenied
 
 TIMEOUT = 15.0
 

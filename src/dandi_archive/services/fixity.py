@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from ..db.models import Asset, AssetBlob, Dandiset, Version, VersionAsset
+from dandi_archive.db.models import Asset, AssetBlob, Dandiset, Version, VersionAsset
 
 if TYPE_CHECKING:
-    from ..archive import Archive
+    from dandi_archive.archive import Archive
 
 log = logging.getLogger(__name__)
 

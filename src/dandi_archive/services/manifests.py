@@ -28,11 +28,11 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..db.models import Asset, EmbargoStatus, Version, VersionAsset
-from .assets import documents
+from dandi_archive.db.models import Asset, EmbargoStatus, Version, VersionAsset
+from dandi_archive.services.assets import documents
 
 if TYPE_CHECKING:
-    from ..archive import Archive
+    from dandi_archive.archive import Archive
 
 log = logging.getLogger(__name__)
 

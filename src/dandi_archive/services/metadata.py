@@ -21,8 +21,8 @@ from dandischema.exceptions import JsonschemaValidationError, PydanticValidation
 from dandischema.metadata import validate
 
 if TYPE_CHECKING:
-    from ..archive import Archive
-    from ..db.models import Asset, Dandiset, Version, Zarr
+    from dandi_archive.archive import Archive
+    from dandi_archive.db.models import Asset, Dandiset, Version, Zarr
 
 VERSION_COMPUTED_FIELDS = (
     "name",
@@ -251,7 +251,7 @@ def asset_full_metadata(
 def zarr_metadata(archive: Archive, zarr: Zarr) -> dict[str, Any]:
     """What a Zarr asset's metadata says about its Zarr: size, checksum (once Complete),
     storage URL and, for an OME-Zarr image, its axes, shape, dtype and pixel size."""
-    from .zarr_freeze import manifest_key
+    from dandi_archive.services.zarr_freeze import manifest_key
 
     # A frozen Zarr's objects are content-addressed; its manifest maps paths to them.
     location = manifest_key(zarr.id) if zarr.is_frozen else zarr.key_prefix

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from zarr.core.buffer import default_buffer_prototype
 from zarr.storage import MemoryStore
 
-from ..storage.base import BlobStore
+from dandi_archive.storage.base import BlobStore
 
 METADATA_FILES = frozenset({"zarr.json", ".zattrs", ".zgroup", ".zarray", ".zmetadata"})
 NGFF_SUFFIXES = (".ome.zarr", ".ngff")

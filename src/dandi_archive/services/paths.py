@@ -13,8 +13,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ..db.models import Folder, VersionAsset
-from .errors import BadRequest, Conflict
+from dandi_archive.db.models import Folder, VersionAsset
+from dandi_archive.services.errors import BadRequest, Conflict
 
 MAX_PATH_LENGTH = 512
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.orm import Session
 
-from ..db.models import Dandiset, DandisetOwner, EmbargoStatus, User, UserStatus
-from .errors import NotAuthenticated, PermissionDenied
+from dandi_archive.db.models import Dandiset, DandisetOwner, EmbargoStatus, User, UserStatus
+from dandi_archive.services.errors import NotAuthenticated, PermissionDenied
 
 
 def is_active(user: User) -> bool:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, insert, literal, select
 from sqlalchemy.orm import Session
 
-from ..db.models import (
+from dandi_archive.db.models import (
     Asset,
     AssetStatus,
     Dandiset,
@@ -34,16 +34,16 @@ from ..db.models import (
     VersionAsset,
     VersionStatus,
 )
-from . import dois, paths, zarr_freeze, zarrs
-from . import metadata as md
-from .dandisets import get_dandiset
-from .errors import ArchiveError, BadRequest, Conflict, Locked
-from .manifests import manifest_prefix
-from .paths import version_totals
-from .permissions import require_owner
+from dandi_archive.services import dois, paths, zarr_freeze, zarrs
+from dandi_archive.services import metadata as md
+from dandi_archive.services.dandisets import get_dandiset
+from dandi_archive.services.errors import ArchiveError, BadRequest, Conflict, Locked
+from dandi_archive.services.manifests import manifest_prefix
+from dandi_archive.services.paths import version_totals
+from dandi_archive.services.permissions import require_owner
 
 if TYPE_CHECKING:
-    from ..archive import Archive
+    from dandi_archive.archive import Archive
 
 log = logging.getLogger(__name__)
 

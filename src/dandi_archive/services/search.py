@@ -43,17 +43,17 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, aliased
 
-from ..db.models import Dandiset, EmbargoStatus, Folder, User, Version
-from ..db.search import (
+from dandi_archive.db.models import Dandiset, EmbargoStatus, Folder, User, Version
+from dandi_archive.db.search import (
     SearchAsset,
     SearchDandiset,
     SearchFacet,
     SearchTerm,
     search_facet_totals,
 )
-from . import dandisets as dandiset_service
-from .errors import BadRequest
-from .search_index import FACETS, words
+from dandi_archive.services import dandisets as dandiset_service
+from dandi_archive.services.errors import BadRequest
+from dandi_archive.services.search_index import FACETS, words
 
 ALL_FACETS = (*FACETS, "embargo")
 SORTS = ("relevance", "name", "modified", "size", "downloads")

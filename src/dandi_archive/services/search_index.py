@@ -17,8 +17,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ..db.models import Asset, Dandiset, Version, VersionAsset
-from ..db.search import SearchAsset, SearchDandiset, SearchFacet, SearchTerm
+from dandi_archive.db.models import Asset, Dandiset, Version, VersionAsset
+from dandi_archive.db.search import SearchAsset, SearchDandiset, SearchFacet, SearchTerm
 
 # Facets shown in search; "variable" (NWB types) is indexed as words and counted too.
 FACETS = ("species", "approach", "technique", "standard", "license")

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from ..db.models import Dandiset, EmbargoStatus, Folder, User, UserStatus, Version
+from dandi_archive.db.models import Dandiset, EmbargoStatus, Folder, User, UserStatus, Version
 
 if TYPE_CHECKING:
-    from ..archive import Archive
+    from dandi_archive.archive import Archive
 
 
 @dataclass

@@ -17,8 +17,8 @@ from dandischema.metadata import aggregate_assets_summary
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..db.models import Asset, AssetStatus, Version, VersionAsset
-from .metadata import ZARR_ENCODING_FORMAT
+from dandi_archive.db.models import Asset, AssetStatus, Version, VersionAsset
+from dandi_archive.services.metadata import ZARR_ENCODING_FORMAT
 
 BATCH = 1000
 

@@ -22,8 +22,8 @@ from limits import RateLimitItem, parse_many
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from ..config import Settings
-from .errors import TooManyRequests
+from dandi_archive.config import Settings
+from dandi_archive.services.errors import TooManyRequests
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ import numpy as np
 import zarr
 from PIL import Image
 
-from ..storage.base import BlobStore
-from . import ngff
+from dandi_archive.services import ngff
+from dandi_archive.storage.base import BlobStore
 
 log = logging.getLogger(__name__)
 

@@ -26,16 +26,16 @@ from dandischema.digests.dandietag import PartGenerator
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from ..db.models import AssetBlob, Upload, User
-from ..db.session import after_commit
-from ..storage.base import blob_key
-from . import blobs
-from .dandisets import get_dandiset
-from .errors import BadRequest, Conflict, NotFound
-from .permissions import require_owner
+from dandi_archive.db.models import AssetBlob, Upload, User
+from dandi_archive.db.session import after_commit
+from dandi_archive.services import blobs
+from dandi_archive.services.dandisets import get_dandiset
+from dandi_archive.services.errors import BadRequest, Conflict, NotFound
+from dandi_archive.services.permissions import require_owner
+from dandi_archive.storage.base import blob_key
 
 if TYPE_CHECKING:
-    from ..archive import Archive
+    from dandi_archive.archive import Archive
 
 ETAG = re.compile(r"^[0-9a-f]{32}-(\d{1,5})$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")

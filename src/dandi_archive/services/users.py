@@ -8,9 +8,9 @@ import secrets
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from ..db.models import ApiKey, User, UserStatus
-from . import web_sessions
-from .errors import BadRequest, NotFound
+from dandi_archive.db.models import ApiKey, User, UserStatus
+from dandi_archive.services import web_sessions
+from dandi_archive.services.errors import BadRequest, NotFound
 
 
 def create_user(

@@ -15,7 +15,7 @@ from typing import Any
 
 import ijson
 
-from ..storage.base import BlobStore
+from dandi_archive.storage.base import BlobStore
 
 
 @dataclass

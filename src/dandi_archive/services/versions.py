@@ -9,15 +9,23 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..db.models import Asset, AssetStatus, Dandiset, User, Version, VersionAsset, VersionStatus
-from . import metadata as md
-from . import search_index
-from .dandisets import get_dandiset
-from .errors import BadRequest, MethodNotAllowed, NotFound
-from .permissions import require_owner, require_readable
+from dandi_archive.db.models import (
+    Asset,
+    AssetStatus,
+    Dandiset,
+    User,
+    Version,
+    VersionAsset,
+    VersionStatus,
+)
+from dandi_archive.services import metadata as md
+from dandi_archive.services import search_index
+from dandi_archive.services.dandisets import get_dandiset
+from dandi_archive.services.errors import BadRequest, MethodNotAllowed, NotFound
+from dandi_archive.services.permissions import require_owner, require_readable
 
 if TYPE_CHECKING:
-    from ..archive import Archive
+    from dandi_archive.archive import Archive
 
 VERSION_ID = re.compile(r"^(draft|0\.\d{6}\.\d{4})$")
 MAX_LISTED_ASSET_ERRORS = 50

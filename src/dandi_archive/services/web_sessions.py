@@ -16,9 +16,9 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from ..db.models import User, WebSession, utcnow
-from .errors import PermissionDenied
-from .permissions import inactive_message, is_active
+from dandi_archive.db.models import User, WebSession, utcnow
+from dandi_archive.services.errors import PermissionDenied
+from dandi_archive.services.permissions import inactive_message, is_active
 
 LIFETIME = timedelta(days=14)
 

@@ -32,12 +32,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Uuid, exists, func, insert, literal, select
 from sqlalchemy.orm import Session
 
-from ..db.models import Zarr, ZarrContent, ZarrDirectory, ZarrFile, ZarrStatus
-from ..db.upsert import dialect_insert
-from .errors import Conflict
+from dandi_archive.db.models import Zarr, ZarrContent, ZarrDirectory, ZarrFile, ZarrStatus
+from dandi_archive.db.upsert import dialect_insert
+from dandi_archive.services.errors import Conflict
 
 if TYPE_CHECKING:
-    from ..archive import Archive
+    from dandi_archive.archive import Archive
 
 log = logging.getLogger(__name__)
 

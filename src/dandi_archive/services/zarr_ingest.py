@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from ..db.models import (
+from dandi_archive.db.models import (
     Asset,
     AssetStatus,
     Version,
@@ -29,11 +29,11 @@ from ..db.models import (
     ZarrChange,
     ZarrStatus,
 )
-from . import ngff, paths, thumbnails, zarr_tree
-from .versions import mark_changed
+from dandi_archive.services import ngff, paths, thumbnails, zarr_tree
+from dandi_archive.services.versions import mark_changed
 
 if TYPE_CHECKING:
-    from ..archive import Archive
+    from dandi_archive.archive import Archive
 
 log = logging.getLogger(__name__)
 

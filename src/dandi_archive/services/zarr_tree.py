@@ -20,8 +20,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 from zarr_checksum.checksum import ZarrChecksum, ZarrChecksumManifest, ZarrDirectoryDigest
 
-from ..db.models import ZarrDirectory, ZarrFile
-from ..db.upsert import dialect_insert
+from dandi_archive.db.models import ZarrDirectory, ZarrFile
+from dandi_archive.db.upsert import dialect_insert
 
 BATCH = 500
 

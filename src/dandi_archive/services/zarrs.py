@@ -35,7 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..db.models import (
+from dandi_archive.db.models import (
     Asset,
     Dandiset,
     EmbargoStatus,
@@ -48,15 +48,15 @@ from ..db.models import (
     ZarrFile,
     ZarrStatus,
 )
-from ..db.session import after_commit
-from ..storage.base import BlobStore, ObjectInfo
-from . import ngff, paths, zarr_freeze, zarr_tree
-from .dandisets import get_dandiset, parse_identifier
-from .errors import BadRequest, Locked, NotFound
-from .permissions import is_owner, owns, require_approved, require_owner
+from dandi_archive.db.session import after_commit
+from dandi_archive.services import ngff, paths, zarr_freeze, zarr_tree
+from dandi_archive.services.dandisets import get_dandiset, parse_identifier
+from dandi_archive.services.errors import BadRequest, Locked, NotFound
+from dandi_archive.services.permissions import is_owner, owns, require_approved, require_owner
+from dandi_archive.storage.base import BlobStore, ObjectInfo
 
 if TYPE_CHECKING:
-    from ..archive import Archive
+    from dandi_archive.archive import Archive
 
 log = logging.getLogger(__name__)
 

@@ -29,8 +29,8 @@ from urllib.parse import quote, unquote
 
 from dandischema.digests.dandietag import Part
 
-from .base import MAX_PUT_SIZE, ObjectInfo
-from .signing import UrlSigner
+from dandi_archive.storage.base import MAX_PUT_SIZE, ObjectInfo
+from dandi_archive.storage.signing import UrlSigner
 
 ETAG_XATTR = "user.s3.etag"
 CONTENT_TYPE_XATTR = "user.s3.content-type"

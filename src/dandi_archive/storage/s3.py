@@ -13,7 +13,7 @@ from botocore.client import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from dandischema.digests.dandietag import Part
 
-from .base import ObjectInfo
+from dandi_archive.storage.base import ObjectInfo
 
 EMBARGO_TAGGING = "embargoed=true"
 

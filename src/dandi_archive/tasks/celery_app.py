@@ -13,20 +13,20 @@ from typing import TYPE_CHECKING, Any
 from celery import Celery
 
 if TYPE_CHECKING:
-    from ..archive import Archive
-    from ..config import Settings
+    from dandi_archive.archive import Archive
+    from dandi_archive.config import Settings
 
 
 @cache
 def _worker_archive() -> Archive:
-    from ..archive import build_archive
-    from ..config import Settings
+    from dandi_archive.archive import build_archive
+    from dandi_archive.config import Settings
 
     return build_archive(Settings(), run_jobs_in_process=False)
 
 
 def make_celery(settings: Settings) -> Celery:
-    from .jobs import JOBS, periodic_jobs, run_job
+    from dandi_archive.tasks.jobs import JOBS, periodic_jobs, run_job
 
     app = Celery("dandi_archive", broker=settings.broker_url)
     app.conf.update(

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_random_exponential
 
-from ..db.locking import is_transient
-from ..db.models import (
+from dandi_archive.db.locking import is_transient
+from dandi_archive.db.models import (
     Asset,
     AssetBlob,
     AssetStatus,
@@ -28,7 +28,7 @@ from ..db.models import (
     Zarr,
     ZarrStatus,
 )
-from ..services import (
+from dandi_archive.services import (
     dois,
     embargo,
     fixity,
@@ -39,14 +39,14 @@ from ..services import (
     zarr_ingest,
     zarrs,
 )
-from ..services import metadata as md
-from ..services.assets import dandisets_of_asset
+from dandi_archive.services import metadata as md
+from dandi_archive.services.assets import dandisets_of_asset
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from ..archive import Archive
-    from ..config import Settings
+    from dandi_archive.archive import Archive
+    from dandi_archive.config import Settings
 
 log = logging.getLogger(__name__)
 

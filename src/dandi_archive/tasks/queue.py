@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from ..archive import Archive
-    from ..config import Settings
+    from dandi_archive.archive import Archive
+    from dandi_archive.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class InProcessQueue:
         self._executor.submit(self._run, key, job, kwargs)
 
     def _run(self, key: tuple, job: str, kwargs: dict[str, Any]) -> None:
-        from .jobs import run_job
+        from dandi_archive.tasks.jobs import run_job
 
         with self._lock:
             # Leave the waiting set before starting: a change made while this job runs
@@ -90,7 +90,7 @@ class CeleryQueue:
     """Sends jobs to Celery workers (``dandi-archive worker``)."""
 
     def __init__(self, settings: Settings) -> None:
-        from .celery_app import make_celery
+        from dandi_archive.tasks.celery_app import make_celery
 
         self.app = make_celery(settings)
 

@@ -14,8 +14,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from ..archive import Archive
-from . import accounts, dandiset_pages, errors, external_sign_in, owner, pages
+from dandi_archive.archive import Archive
+from dandi_archive.web import accounts, dandiset_pages, errors, external_sign_in, owner, pages
 
 STATIC = Path(__file__).with_name("static")
 SESSION_MAX_AGE = 14 * 24 * 3600

@@ -5,12 +5,17 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from ..api.deps import ArchiveDep, SessionDep
-from ..archive import Archive
-from ..db.models import UserStatus
-from ..services import accounts, external_sign_in, throttle, users
-from ..services.errors import ArchiveError, NotAuthenticated, PermissionDenied, TooManyRequests
-from .session import (
+from dandi_archive.api.deps import ArchiveDep, SessionDep
+from dandi_archive.archive import Archive
+from dandi_archive.db.models import UserStatus
+from dandi_archive.services import accounts, external_sign_in, throttle, users
+from dandi_archive.services.errors import (
+    ArchiveError,
+    NotAuthenticated,
+    PermissionDenied,
+    TooManyRequests,
+)
+from dandi_archive.web.session import (
     PostedForm,
     WebUser,
     current_session_token,
@@ -19,7 +24,7 @@ from .session import (
     sign_in,
     sign_out,
 )
-from .templating import render
+from dandi_archive.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
@@ -128,7 +133,7 @@ def account(request: Request, session: SessionDep, user: WebUser) -> Response:
 def regenerate_key(
     request: Request, session: SessionDep, user: WebUser, form: PostedForm
 ) -> Response:
-    from ..services.permissions import require_approved
+    from dandi_archive.services.permissions import require_approved
 
     users.regenerate_api_key(
         session, require_approved(user), keep_session=current_session_token(request)

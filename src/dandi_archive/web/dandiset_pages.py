@@ -10,19 +10,19 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..api.deps import ArchiveDep, SessionDep
-from ..archive import Archive
-from ..db.models import Dandiset, User, Version
-from ..db.search import SearchFacet
-from ..services import assets as asset_service
-from ..services import dandisets as dandiset_service
-from ..services import metadata as md
-from ..services import versions as version_service
-from ..services.paths import version_totals
-from ..services.permissions import is_owner
-from . import jsonld
-from .session import WebUser
-from .templating import render
+from dandi_archive.api.deps import ArchiveDep, SessionDep
+from dandi_archive.archive import Archive
+from dandi_archive.db.models import Dandiset, User, Version
+from dandi_archive.db.search import SearchFacet
+from dandi_archive.services import assets as asset_service
+from dandi_archive.services import dandisets as dandiset_service
+from dandi_archive.services import metadata as md
+from dandi_archive.services import versions as version_service
+from dandi_archive.services.paths import version_totals
+from dandi_archive.services.permissions import is_owner
+from dandi_archive.web import jsonld
+from dandi_archive.web.session import WebUser
+from dandi_archive.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 FILES_PER_PAGE = 100

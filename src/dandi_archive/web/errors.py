@@ -10,9 +10,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..api import errors as api_errors
-from ..services.errors import ArchiveError, NotAuthenticated
-from .templating import render
+from dandi_archive.api import errors as api_errors
+from dandi_archive.services.errors import ArchiveError, NotAuthenticated
+from dandi_archive.web.templating import render
 
 log = logging.getLogger(__name__)
 API_PREFIXES = ("/api/", "/server-info", "/swagger", "/redoc", "/storage/", "/bucket/")

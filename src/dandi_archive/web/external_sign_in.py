@@ -7,13 +7,13 @@ import secrets
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from ..api.deps import ArchiveDep
-from ..archive import Archive
-from ..db.models import User
-from ..services import external_sign_in as external
-from ..services.errors import ArchiveError, NotFound
-from .session import WebUser, flash, safe_next, sign_in
-from .templating import render
+from dandi_archive.api.deps import ArchiveDep
+from dandi_archive.archive import Archive
+from dandi_archive.db.models import User
+from dandi_archive.services import external_sign_in as external
+from dandi_archive.services.errors import ArchiveError, NotFound
+from dandi_archive.web.session import WebUser, flash, safe_next, sign_in
+from dandi_archive.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 

@@ -20,7 +20,7 @@ from typing import Any
 from dandischema.models import Dandiset
 from jsonschema import Draft202012Validator, FormatChecker
 
-from .session import Form
+from dandi_archive.web.session import Form
 
 # Top-level fields people edit, in display order ("name" is the title, edited apart).
 EDITABLE = (

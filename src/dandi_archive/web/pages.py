@@ -5,13 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from ..api.deps import SessionDep
-from ..services import search as search_service
-from ..services.errors import BadRequest
-from ..services.search_index import FACETS
-from ..services.stats import archive_stats
-from .session import WebUser
-from .templating import render
+from dandi_archive.api.deps import SessionDep
+from dandi_archive.services import search as search_service
+from dandi_archive.services.errors import BadRequest
+from dandi_archive.services.search_index import FACETS
+from dandi_archive.services.stats import archive_stats
+from dandi_archive.web.session import WebUser
+from dandi_archive.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 

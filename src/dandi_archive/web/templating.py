@@ -11,7 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from . import session as web_session
+from dandi_archive.web import session as web_session
 
 templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 
