@@ -21,7 +21,7 @@ first page only, ``next`` links of the form the dandi client expects.
 Setup (skipped with ``--reuse`` when the database already holds the Dandiset): a
 database ``dandi_bench`` (``--database``) is created and migrated, an admin account and
 a Dandiset are made through the project's services. The first ``--sample`` assets are
-added through the service the API uses (``services.assets.add_asset``) with real blob
+added through the service the API uses (``assets.assets.add_asset``) with real blob
 bytes in the folder store, and the background jobs run on them (SHA-256, asset and
 version validation). The other assets are bulk-inserted with SQL that writes the same
 rows those services and jobs write (asset_blobs with SHA-256, assets with stripped
@@ -68,8 +68,14 @@ from dandischema.digests.dandietag import PartGenerator
 from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.orm import Session
 
+from dandi_archive.accounts import users
 from dandi_archive.archive import Archive, build_archive
+from dandi_archive.assets import assets as asset_service
 from dandi_archive.config import Settings
+from dandi_archive.dandisets import dandisets as dandiset_service
+from dandi_archive.dandisets import folders as paths
+from dandi_archive.dandisets import metadata as md
+from dandi_archive.dandisets.versions import mark_changed
 from dandi_archive.db.migrate import upgrade
 from dandi_archive.db.models import (
     Asset,
@@ -82,11 +88,6 @@ from dandi_archive.db.models import (
     VersionAsset,
     VersionStatus,
 )
-from dandi_archive.services import assets as asset_service
-from dandi_archive.services import dandisets as dandiset_service
-from dandi_archive.services import metadata as md
-from dandi_archive.services import paths, users
-from dandi_archive.services.versions import mark_changed
 from dandi_archive.storage.base import blob_key
 from dandi_archive.tasks import jobs
 
@@ -242,7 +243,7 @@ def recreate_database(name: str) -> str:
 
 
 def new_blob(session: Session, archive: Archive, content: bytes) -> AssetBlob:
-    """A blob as ``services.uploads.validate`` mints it, with its bytes in the store."""
+    """A blob as ``assets.uploads.validate`` mints it, with its bytes in the store."""
     etag, blob_id = dandi_etag_of(content), uuid.uuid4()
     key = blob_key(blob_id)
     archive.store.put_bytes(key, content, "application/octet-stream")
@@ -372,7 +373,7 @@ def setup(archive: Archive, n: int, sample: int) -> str:
                 archive, session, user, identifier, "draft", metadata, str(blob.id)
             )
     archive.jobs.wait_idle(300)  # type: ignore[attr-defined]
-    print(f"  {sample} assets through services.assets.add_asset: "
+    print(f"  {sample} assets through assets.assets.add_asset: "
           f"{time.perf_counter() - started:.1f} s")  # fmt: skip
 
     started = time.perf_counter()

@@ -33,10 +33,10 @@ from _common import RssSampler, Server, clean_env, http_json, human_bytes
 from list_assets import recreate_database, setup
 from sqlalchemy import select
 
+from dandi_archive.accounts import users
 from dandi_archive.archive import build_archive
 from dandi_archive.config import Settings
 from dandi_archive.db.models import User
-from dandi_archive.services import users
 
 MANIFESTS = (
     "dandiset.jsonld",

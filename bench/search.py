@@ -31,7 +31,7 @@ import psycopg
 from sqlalchemy import create_engine, text
 
 from dandi_archive.db.migrate import upgrade
-from dandi_archive.services.search_index import NWB_STANDARD, words
+from dandi_archive.search.index import NWB_STANDARD, words
 
 SERVER = os.environ.get(
     "DANDI_ARCHIVE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432"
@@ -407,7 +407,7 @@ def run(url: str, runs: int) -> None:
     from dandi_archive.app import create_app
     from dandi_archive.archive import build_archive
     from dandi_archive.config import Settings
-    from dandi_archive.services import search as search_service
+    from dandi_archive.search import query as search_service
 
     data_dir = Path(f"/tmp/dandi-bench-{os.getpid()}")
     settings = Settings(data_dir=data_dir, database_url=url, base_url="http://bench")

@@ -37,11 +37,15 @@ from sqlalchemy import create_engine, select, text
 from zarr_checksum import compute_zarr_checksum
 from zarr_checksum.generators import ZarrArchiveFile
 
+from dandi_archive.accounts import users
 from dandi_archive.archive import build_archive
 from dandi_archive.config import Settings
+from dandi_archive.dandisets import dandisets
 from dandi_archive.db.migrate import upgrade
 from dandi_archive.db.models import User, Zarr, ZarrDirectory, ZarrFile
-from dandi_archive.services import dandisets, users, zarr_ingest, zarr_tree, zarrs
+from dandi_archive.zarr import ingest as zarr_ingest
+from dandi_archive.zarr import tree as zarr_tree
+from dandi_archive.zarr import zarrs
 
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432"
 

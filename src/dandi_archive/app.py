@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 
 from dandi_archive import web
+from dandi_archive.accounts.throttle import Throttle
 from dandi_archive.api import (
     admin,
     assets,
@@ -29,7 +30,6 @@ from dandi_archive.api import (
 from dandi_archive.api.transient import RetryConflicts
 from dandi_archive.archive import Archive, build_archive
 from dandi_archive.config import Settings
-from dandi_archive.services.throttle import Throttle
 from dandi_archive.storage.folder import FolderStore
 from dandi_archive.tasks.jobs import periodic_jobs
 from dandi_archive.tasks.queue import InProcessQueue

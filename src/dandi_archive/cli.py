@@ -58,7 +58,7 @@ def migrate_database(settings: Settings) -> None:
 def ensure_search_index(settings: Settings) -> None:
     """Index Dandisets that predate the search index (after an upgrade)."""
     from dandi_archive.db.session import Database
-    from dandi_archive.services.search_index import ensure_built
+    from dandi_archive.search.index import ensure_built
 
     db = Database(settings.sqlalchemy_url)
     try:
@@ -180,9 +180,9 @@ def user() -> None:
 @data_dir_option
 def user_create(email: str, name: str, admin: bool, data_dir: Path) -> None:
     """Create an approved user."""
+    from dandi_archive.accounts import users
     from dandi_archive.db.session import Database
-    from dandi_archive.services import users
-    from dandi_archive.services.errors import ArchiveError
+    from dandi_archive.errors import ArchiveError
 
     settings = load_settings(data_dir=data_dir)
     migrate_database(settings)
@@ -205,9 +205,10 @@ def user_create(email: str, name: str, admin: bool, data_dir: Path) -> None:
 @data_dir_option
 def user_set_password(email: str, password_stdin: bool, data_dir: Path) -> None:
     """Set the password the user signs in to the web pages with."""
+    from dandi_archive.accounts import registration as accounts
+    from dandi_archive.accounts import users
     from dandi_archive.db.session import Database
-    from dandi_archive.services import accounts, users
-    from dandi_archive.services.errors import ArchiveError
+    from dandi_archive.errors import ArchiveError
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -231,9 +232,9 @@ def user_set_password(email: str, password_stdin: bool, data_dir: Path) -> None:
 @data_dir_option
 def user_api_key(email: str, data_dir: Path) -> None:
     """Print the user's API key (creating one if needed)."""
+    from dandi_archive.accounts import users
     from dandi_archive.db.session import Database
-    from dandi_archive.services import users
-    from dandi_archive.services.errors import ArchiveError
+    from dandi_archive.errors import ArchiveError
 
     settings = load_settings(data_dir=data_dir)
     migrate_database(settings)
@@ -297,7 +298,7 @@ def manifests_verify(
     from tqdm import tqdm
 
     from dandi_archive.archive import build_store
-    from dandi_archive.services.verify import manifest_versions, verify_version
+    from dandi_archive.integrity.verify import manifest_versions, verify_version
 
     store = build_store(load_settings(data_dir=data_dir))
     versions = manifest_versions(store, dandiset, version_id)
@@ -324,9 +325,9 @@ def manifests_rebuild(dandiset: str | None, data_dir: Path) -> None:
     from sqlalchemy import select, update
 
     from dandi_archive.archive import build_archive
+    from dandi_archive.dandisets.dandisets import parse_identifier
     from dandi_archive.db.models import Version
-    from dandi_archive.services.dandisets import parse_identifier
-    from dandi_archive.services.manifests import write_manifests
+    from dandi_archive.publishing.manifests import write_manifests
 
     archive = build_archive(load_settings(data_dir=data_dir), run_jobs_in_process=True)
     try:
@@ -352,7 +353,7 @@ def check(no_objects: bool, data_dir: Path) -> None:
     """Check that the archive holds together: every blob has its object, every asset a
     version, folder totals add up. Exits non-zero naming each problem."""
     from dandi_archive.archive import build_archive
-    from dandi_archive.services import consistency
+    from dandi_archive.integrity import consistency
 
     archive = build_archive(load_settings(data_dir=data_dir), run_jobs_in_process=True)
     try:

@@ -1,4 +1,4 @@
-"""Access by the state of the caller's account, as one table (services/permissions.py).
+"""Access by the state of the caller's account, as one table (access/permissions.py).
 
 Rejected accounts have no access at all (their key is refused with 401 naming the
 account's state), whatever they owned; pending ones read like anonymous callers and
@@ -10,8 +10,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from dandi_archive.accounts import registration as accounts
+from dandi_archive.accounts import users
 from dandi_archive.db.models import User, UserStatus
-from dandi_archive.services import accounts, users
 
 ROLES = (
     "anonymous",

@@ -122,8 +122,8 @@ def test_owner_and_admin_still_deduplicate(api):
 
 
 def test_rejected_owner_loses_the_digest_lookup(api):
+    from dandi_archive.accounts import users
     from dandi_archive.db.models import UserStatus
-    from dandi_archive.services import users
 
     owner, _, _ = embargoed_secret(api)
     with api.archive.db.session(write=True) as session:

@@ -17,7 +17,7 @@ from urllib.parse import unquote
 import anyio
 import pytest
 
-from dandi_archive.services import fixity
+from dandi_archive.integrity import fixity
 
 from ..helpers import dandi_etag
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from dandi_archive.services import fixity
+from dandi_archive.integrity import fixity
 
 
 def test_altered_and_missing_blobs_are_detected(api, caplog):
@@ -28,7 +28,7 @@ def test_altered_and_missing_blobs_are_detected(api, caplog):
     store.put_bytes(altered, b"SOON ALTERED", "application/octet-stream")
     store.delete(deleted)
     next_cycle = datetime.now(UTC) + timedelta(days=31)
-    with caplog.at_level(logging.ERROR, logger="dandi_archive.services.fixity"):
+    with caplog.at_level(logging.ERROR, logger="dandi_archive.integrity.fixity"):
         assert fixity.run_batch(api.archive, now=next_cycle) == 3
     assert "fixity check failed" in caplog.text
 

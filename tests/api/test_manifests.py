@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from dandi_archive.archive import build_store
 from dandi_archive.cli import main
-from dandi_archive.services.verify import iter_manifest_assets
+from dandi_archive.integrity.verify import iter_manifest_assets
 
 from ..helpers import dandi_etag
 from .test_publish import publish, valid_dandiset

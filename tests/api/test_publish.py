@@ -7,7 +7,7 @@ import re
 import pytest
 
 from dandi_archive.db.models import Version, VersionStatus
-from dandi_archive.services.publish import next_version_id
+from dandi_archive.publishing.publish import next_version_id
 
 VERSION = re.compile(r"^0\.\d{6}\.\d{4}$")
 

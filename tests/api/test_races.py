@@ -18,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from dandi_archive.services import consistency
+from dandi_archive.integrity import consistency
 
 from ..helpers import DANDISET_METADATA
 

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from dandi_archive.db.models import Zarr
-from dandi_archive.services import zarr_freeze
+from dandi_archive.zarr import freeze as zarr_freeze
 
 from ..helpers import md5_base64, zarr_checksum_of
 

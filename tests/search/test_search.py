@@ -111,7 +111,7 @@ def file_lookup(request, monkeypatch) -> str:
     """Both ways of listing a Dandiset's matching files on PostgreSQL: through the
     full-text index by the rarest word, or reading its files in path order (taken when
     every word is common; forced here by calling every word common)."""
-    from dandi_archive.services import search as search_service
+    from dandi_archive.search import query as search_service
 
     if request.param == "scan":
         monkeypatch.setattr(search_service, "RARE_TERM_FILES", 0)
@@ -235,7 +235,7 @@ def test_listing_search_parameter_still_works(api, corpus):
 
 
 def test_rebuild_gives_the_same_index(api, corpus):
-    from dandi_archive.services import search_index
+    from dandi_archive.search import index as search_index
 
     before = search(api, q="mouse")
     with api.archive.db.session(write=True) as session:

@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
+from dandi_archive.accounts import registration as accounts
+from dandi_archive.accounts import users
 from dandi_archive.db.models import UserStatus
-from dandi_archive.services import accounts, users
 
 from ..helpers import ApiClient
 

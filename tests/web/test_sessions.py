@@ -14,8 +14,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from dandi_archive.accounts import registration as accounts
+from dandi_archive.accounts import users
 from dandi_archive.db.models import UserStatus
-from dandi_archive.services import accounts, users
 
 from ..conftest import free_port
 from .helpers import PASSWORD, Browser, make_account

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 
 from dandi_archive.api.deps import ArchiveDep, SessionDep, UserDep
-from dandi_archive.services import fixity
-from dandi_archive.services.errors import NotAuthenticated, PermissionDenied
+from dandi_archive.errors import NotAuthenticated, PermissionDenied
+from dandi_archive.integrity import fixity
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 

@@ -4,7 +4,7 @@ PUTs (Zarr files) and object reads. Only mounted when the bucket is a local fold
 Requests are authorised by the signed token in the URL (the folder store's presigned
 URLs), not by API keys, exactly like S3 presigned URLs. Objects of open Dandisets are
 public, as in a public bucket; embargoed objects need a signed URL, and blobs that
-failed fixity are not served (see ``services.bucket_access``, the one rule for reads).
+failed fixity are not served (see ``access.bucket``, the one rule for reads).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from defusedxml import DefusedXmlException
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 
+from dandi_archive.access.bucket import read_refusal
 from dandi_archive.api.deps import ArchiveDep
-from dandi_archive.services.bucket_access import read_refusal
 from dandi_archive.storage.base import MAX_PUT_SIZE
 from dandi_archive.storage.folder import FolderStore, ObjectWriter, UploadError
 from dandi_archive.storage.signing import InvalidToken
@@ -204,7 +204,7 @@ async def _receive(request: Request, writer: ObjectWriter) -> str:
 def read_object(key: str, archive: ArchiveDep, token: str | None = None) -> Response:
     """Serve an object as a bucket would: open ones to anyone, embargoed ones with a
     signed URL. Whether the caller may read ``key`` is decided by one rule
-    (``services.bucket_access``) on the key exactly as received, and the file served is
+    (``access.bucket``) on the key exactly as received, and the file served is
     the one stored under that very key (no other spelling, no symlink)."""
     store = folder_store(archive)
     filename = None

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dandi_archive.access.permissions import is_owner, require_owner, require_readable
 from dandi_archive.api.deps import ArchiveDep, SessionDep, UserDep
 from dandi_archive.api.pagination import Page, PageParams, page_params, paginated
 from dandi_archive.api.schemas import (
@@ -22,12 +23,12 @@ from dandi_archive.api.schemas import (
     version_detail,
     version_summary,
 )
+from dandi_archive.assets import uploads
+from dandi_archive.dandisets import dandisets as service
+from dandi_archive.dandisets.folders import version_totals
 from dandi_archive.db.models import Dandiset, Upload, Version
-from dandi_archive.services import dandisets as service
-from dandi_archive.services import embargo, uploads
-from dandi_archive.services.errors import BadRequest
-from dandi_archive.services.paths import version_totals
-from dandi_archive.services.permissions import is_owner, require_owner, require_readable
+from dandi_archive.embargo import lifting as embargo
+from dandi_archive.errors import BadRequest
 
 router = APIRouter(prefix="/api/dandisets", tags=["dandisets"])
 PageDep = Annotated[PageParams, Depends(page_params)]

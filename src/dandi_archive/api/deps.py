@@ -8,12 +8,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from dandi_archive.access.permissions import inactive_message, is_active
+from dandi_archive.accounts import throttle, users, web_sessions
 from dandi_archive.archive import Archive
 from dandi_archive.db.models import User
 from dandi_archive.db.session import run_after_commit_hooks
-from dandi_archive.services import throttle, users, web_sessions
-from dandi_archive.services.errors import ArchiveError, NotAuthenticated
-from dandi_archive.services.permissions import inactive_message, is_active
+from dandi_archive.errors import ArchiveError, NotAuthenticated
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -86,7 +86,7 @@ def _key_user(request: Request, session: Session, key: str) -> User:
 
 def session_user(request: Request, session: Session) -> User | None:
     """The user signed in to the web pages, while the server still holds the session
-    (see services.web_sessions) and the account is active."""
+    (see accounts.web_sessions) and the account is active."""
     data = request.scope.get("session") if "session" in request.scope else None
     if not data or not data.get("sid"):
         return None

@@ -12,8 +12,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dandi_archive.api.schemas import ValidationError as FieldProblem
 from dandi_archive.api.transient import conflict_error
-from dandi_archive.services.errors import ArchiveError, TooManyRequests
-from dandi_archive.services.uploads import BlobExists
+from dandi_archive.assets.uploads import BlobExists
+from dandi_archive.errors import ArchiveError, TooManyRequests
 
 log = logging.getLogger(__name__)
 

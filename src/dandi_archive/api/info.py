@@ -10,7 +10,7 @@ from dandischema.consts import ALLOWED_INPUT_SCHEMAS, DANDI_SCHEMA_VERSION
 from fastapi import APIRouter, Query
 
 from dandi_archive.api.deps import ArchiveDep
-from dandi_archive.services.errors import BadRequest
+from dandi_archive.errors import BadRequest
 
 router = APIRouter(tags=["info"])
 

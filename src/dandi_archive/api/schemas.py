@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from dandi_archive.dandisets.metadata import contact_person
 from dandi_archive.db.models import Dandiset, User, Version
-from dandi_archive.services.metadata import contact_person
 
 # -- requests --------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from dandi_archive.api.deps import SessionDep, UserDep
 from dandi_archive.api.pagination import MAX_PAGE
-from dandi_archive.services import search as service
+from dandi_archive.search import query as service
 
 router = APIRouter(prefix="/api", tags=["search"])
 

@@ -13,7 +13,7 @@ from dandi_archive.api.schemas import (
     UploadInitialize,
     UploadInitialized,
 )
-from dandi_archive.services import uploads as service
+from dandi_archive.assets import uploads as service
 
 router = APIRouter(prefix="/api", tags=["uploads"])
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from dandi_archive.access.permissions import require_approved
+from dandi_archive.accounts import users
 from dandi_archive.api.deps import SessionDep, UserDep
 from dandi_archive.api.schemas import UserOut
-from dandi_archive.services import users
-from dandi_archive.services.errors import NotAuthenticated
-from dandi_archive.services.permissions import require_approved
+from dandi_archive.errors import NotAuthenticated
 
 router = APIRouter(prefix="/api", tags=["users"])
 

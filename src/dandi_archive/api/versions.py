@@ -19,13 +19,14 @@ from dandi_archive.api.schemas import (
     dandiset_summary,
     version_detail,
 )
+from dandi_archive.dandisets import dois
+from dandi_archive.dandisets import metadata as md
+from dandi_archive.dandisets import versions as service
+from dandi_archive.dandisets.dandisets import get_readable_dandiset
+from dandi_archive.dandisets.folders import version_totals
 from dandi_archive.db.models import Dandiset, Version
-from dandi_archive.services import dois, publish
-from dandi_archive.services import metadata as md
-from dandi_archive.services import versions as service
-from dandi_archive.services.dandisets import get_readable_dandiset
-from dandi_archive.services.errors import MethodNotAllowed
-from dandi_archive.services.paths import version_totals
+from dandi_archive.errors import MethodNotAllowed
+from dandi_archive.publishing import publish
 
 router = APIRouter(prefix="/api/dandisets/{dandiset_id}/versions", tags=["versions"])
 

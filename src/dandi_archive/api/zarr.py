@@ -11,7 +11,7 @@ from dandi_archive.api.deps import ArchiveDep, SessionDep, UserDep
 from dandi_archive.api.pagination import Page, PageParams, page_params, paginated
 from dandi_archive.api.schemas import ZarrCreate, ZarrFileOut, ZarrFilePage, ZarrOut
 from dandi_archive.db.models import Zarr
-from dandi_archive.services import zarrs as service
+from dandi_archive.zarr import zarrs as service
 
 router = APIRouter(prefix="/api/zarr", tags=["zarr"])
 PageDep = Annotated[PageParams, Depends(page_params)]

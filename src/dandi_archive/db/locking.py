@@ -6,7 +6,7 @@ or what it holds takes its locks in this order, skipping the steps it does not n
 
 1. the Dandiset's row: ``FOR NO KEY UPDATE`` to change what it holds (assets, Zarrs,
    uploads, metadata, publishing), ``FOR UPDATE`` to delete it or change its owners
-   (:func:`dandi_archive.services.dandisets.get_dandiset`);
+   (:func:`dandi_archive.dandisets.dandisets.get_dandiset`);
 2. its draft version's row, ``FOR UPDATE`` (every change of a draft, and the jobs
    that validate, publish or write manifests of a version);
 3. Zarr rows, one at a time (an asset that shows a Zarr, an ingest);

@@ -75,7 +75,7 @@ class FolderStore:
 
         For serving reads: the file must be ``<root>/<key>`` itself, reached through no
         symbolic link and no other spelling, so that the key judged by the access rule
-        (``services.bucket_access``) is the object served. The key must already be
+        (``access.bucket``) is the object served. The key must already be
         canonical (no ``.``/``..``/empty segments).
         """
         root = os.path.realpath(self.root)

@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_random_exponential
 
+from dandi_archive.assets.assets import dandisets_of_asset
+from dandi_archive.dandisets import dois, summary
+from dandi_archive.dandisets import metadata as md
 from dandi_archive.db.locking import is_transient
 from dandi_archive.db.models import (
     Asset,
@@ -28,19 +31,12 @@ from dandi_archive.db.models import (
     Zarr,
     ZarrStatus,
 )
-from dandi_archive.services import (
-    dois,
-    embargo,
-    fixity,
-    manifests,
-    publish,
-    summary,
-    zarr_freeze,
-    zarr_ingest,
-    zarrs,
-)
-from dandi_archive.services import metadata as md
-from dandi_archive.services.assets import dandisets_of_asset
+from dandi_archive.embargo import lifting as embargo
+from dandi_archive.integrity import fixity
+from dandi_archive.publishing import manifests, publish
+from dandi_archive.zarr import freeze as zarr_freeze
+from dandi_archive.zarr import ingest as zarr_ingest
+from dandi_archive.zarr import zarrs
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -235,7 +231,7 @@ def check_fixity(archive: Archive) -> None:
 
 @job
 def ingest_zarr(archive: Archive, zarr_id: str) -> None:
-    """Apply a finalized Zarr's changes and update its checksum (see services.zarrs)."""
+    """Apply a finalized Zarr's changes and update its checksum (see dandi_archive.zarr.zarrs)."""
     zarr_ingest.ingest(archive, uuid.UUID(zarr_id))
 
 

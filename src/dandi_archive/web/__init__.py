@@ -2,7 +2,7 @@
 
 Pages call the same services as the API with the signed-in user, so a page can never
 make a change the API would refuse. Sign-in is a session kept on the server
-(services.web_sessions) whose token rides in a signed cookie (Starlette's
+(accounts.web_sessions) whose token rides in a signed cookie (Starlette's
 SessionMiddleware); every form carries a CSRF token bound to that cookie.
 """
 

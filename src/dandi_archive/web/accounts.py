@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from dandi_archive.accounts import external_sign_in, throttle, users
+from dandi_archive.accounts import registration as accounts
 from dandi_archive.api.deps import ArchiveDep, SessionDep
 from dandi_archive.archive import Archive
 from dandi_archive.db.models import UserStatus
-from dandi_archive.services import accounts, external_sign_in, throttle, users
-from dandi_archive.services.errors import (
+from dandi_archive.errors import (
     ArchiveError,
     NotAuthenticated,
     PermissionDenied,
@@ -133,7 +134,7 @@ def account(request: Request, session: SessionDep, user: WebUser) -> Response:
 def regenerate_key(
     request: Request, session: SessionDep, user: WebUser, form: PostedForm
 ) -> Response:
-    from dandi_archive.services.permissions import require_approved
+    from dandi_archive.access.permissions import require_approved
 
     users.regenerate_api_key(
         session, require_approved(user), keep_session=current_session_token(request)

@@ -10,16 +10,16 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dandi_archive.access.permissions import is_owner
 from dandi_archive.api.deps import ArchiveDep, SessionDep
 from dandi_archive.archive import Archive
+from dandi_archive.assets import assets as asset_service
+from dandi_archive.dandisets import dandisets as dandiset_service
+from dandi_archive.dandisets import metadata as md
+from dandi_archive.dandisets import versions as version_service
+from dandi_archive.dandisets.folders import version_totals
 from dandi_archive.db.models import Dandiset, User, Version
 from dandi_archive.db.search import SearchFacet
-from dandi_archive.services import assets as asset_service
-from dandi_archive.services import dandisets as dandiset_service
-from dandi_archive.services import metadata as md
-from dandi_archive.services import versions as version_service
-from dandi_archive.services.paths import version_totals
-from dandi_archive.services.permissions import is_owner
 from dandi_archive.web import jsonld
 from dandi_archive.web.session import WebUser
 from dandi_archive.web.templating import render

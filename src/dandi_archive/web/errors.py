@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dandi_archive.api import errors as api_errors
-from dandi_archive.services.errors import ArchiveError, NotAuthenticated
+from dandi_archive.errors import ArchiveError, NotAuthenticated
 from dandi_archive.web.templating import render
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from dandi_archive.services.search_index import license_label
+from dandi_archive.search.index import license_label
 
 
 def _creator(contributor: dict[str, Any]) -> dict[str, Any]:

@@ -12,14 +12,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from dandi_archive.access.permissions import require_approved, require_owner
 from dandi_archive.api.deps import ArchiveDep, SessionDep
+from dandi_archive.dandisets import dandisets as dandiset_service
+from dandi_archive.dandisets import metadata as md
+from dandi_archive.dandisets import versions as version_service
 from dandi_archive.db.models import Dandiset, User
-from dandi_archive.services import dandisets as dandiset_service
-from dandi_archive.services import metadata as md
-from dandi_archive.services import publish as publish_service
-from dandi_archive.services import versions as version_service
-from dandi_archive.services.errors import ArchiveError, BadRequest
-from dandi_archive.services.permissions import require_approved, require_owner
+from dandi_archive.errors import ArchiveError, BadRequest
+from dandi_archive.publishing import publish as publish_service
 from dandi_archive.web import metadata_form
 from dandi_archive.web.session import Form, PostedForm, WebUser, flash
 from dandi_archive.web.templating import render
@@ -176,7 +176,7 @@ def edit(
 
 @router.get("/dandiset/{dandiset_id}/owners", response_class=HTMLResponse)
 def owners_page(request: Request, session: SessionDep, user: WebUser, dandiset_id: str) -> Response:
-    from dandi_archive.services.permissions import is_owner
+    from dandi_archive.access.permissions import is_owner
 
     dandiset = dandiset_service.get_readable_dandiset(session, dandiset_id, user)
     return render(

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from dandi_archive.api.deps import SessionDep
-from dandi_archive.services import search as search_service
-from dandi_archive.services.errors import BadRequest
-from dandi_archive.services.search_index import FACETS
-from dandi_archive.services.stats import archive_stats
+from dandi_archive.dandisets.stats import archive_stats
+from dandi_archive.errors import BadRequest
+from dandi_archive.search import query as search_service
+from dandi_archive.search.index import FACETS
 from dandi_archive.web.session import WebUser
 from dandi_archive.web.templating import render
 

@@ -10,10 +10,10 @@ from urllib.parse import urlsplit
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from dandi_archive.accounts import web_sessions
 from dandi_archive.api.deps import SessionDep, session_user
 from dandi_archive.db.models import User, UserStatus
-from dandi_archive.services import web_sessions
-from dandi_archive.services.errors import PermissionDenied
+from dandi_archive.errors import PermissionDenied
 
 
 def _data(request: Request) -> dict:

@@ -1,0 +1,1 @@
+"""Dandisets and their versions: creation, metadata, folders, validation, DOIs, owners."""

@@ -1,0 +1,159 @@
+"""Versions of a Dandiset: finding them, editing the draft, and their validation state."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dandi_archive.access.permissions import require_owner, require_readable
+from dandi_archive.dandisets import metadata as md
+from dandi_archive.dandisets.dandisets import get_dandiset
+from dandi_archive.db.models import (
+    Asset,
+    AssetStatus,
+    Dandiset,
+    User,
+    Version,
+    VersionAsset,
+    VersionStatus,
+)
+from dandi_archive.errors import BadRequest, MethodNotAllowed, NotFound
+from dandi_archive.search import index as search_index
+
+if TYPE_CHECKING:
+    from dandi_archive.archive import Archive
+
+VERSION_ID = re.compile(r"^(draft|0\.\d{6}\.\d{4})$")
+MAX_LISTED_ASSET_ERRORS = 50
+
+
+def get_version(
+    session: Session, dandiset: Dandiset, version: str, *, lock: bool = False
+) -> Version:
+    if not VERSION_ID.match(version):
+        raise NotFound(f"{version!r} is not a version (use 'draft' or 0.YYMMDD.HHMM).")
+    query = select(Version).where(Version.dandiset_id == dandiset.id, Version.version == version)
+    if lock:
+        query = query.with_for_update()
+    found = session.scalars(query).one_or_none()
+    if found is None:
+        raise NotFound(f"Dandiset {dandiset.identifier} has no version {version}.")
+    return found
+
+
+def get_readable_version(
+    session: Session, user: User | None, identifier: str, version: str
+) -> tuple[Dandiset, Version]:
+    dandiset = get_dandiset(session, identifier)
+    require_readable(session, dandiset, user)
+    return dandiset, get_version(session, dandiset, version)
+
+
+def get_writable_draft(
+    session: Session, user: User | None, identifier: str, version: str
+) -> tuple[Dandiset, Version]:
+    """The draft, locked for this transaction (after its Dandiset, in the lock order of
+    :mod:`dandi_archive.db.locking`), after checking the caller owns it."""
+    dandiset = get_dandiset(session, identifier, lock="change")
+    require_owner(session, dandiset, user)
+    if dandiset.embargo_status == "UNEMBARGOING":
+        raise BadRequest("Dandiset modification not allowed while its embargo is being lifted.")
+    found = get_version(session, dandiset, version, lock=True)
+    if not found.is_draft:
+        raise MethodNotAllowed("Only draft versions can be modified.")
+    if found.status == VersionStatus.PUBLISHING:
+        raise BadRequest("The Dandiset is being published; try again when that is done.")
+    return dandiset, found
+
+
+def mark_changed(version: Version) -> None:
+    """Record that a draft changed: it must be validated again."""
+    version.status = VersionStatus.PENDING
+    version.revision += 1
+    version.modified = datetime.now(UTC)
+    version.validation_errors = []
+
+
+def update_draft_metadata(
+    archive: Archive,
+    session: Session,
+    user: User | None,
+    identifier: str,
+    version: str,
+    name: Any,
+    metadata: Any,
+) -> Version:
+    dandiset, draft = get_writable_draft(session, user, identifier, version)
+    if not isinstance(metadata, dict):
+        raise BadRequest("metadata must be a JSON object.")
+    if name is None:
+        name = metadata.get("name", draft.name)
+    if not isinstance(name, str) or not name.strip():
+        raise BadRequest("name must be a non-empty string.")
+    new = md.strip_version_metadata(metadata)
+    old = md.strip_version_metadata(draft.metadata_)
+    if new == old and name.strip() == draft.name:
+        return draft
+    draft.name = name.strip()
+    # Keep what the server computed from assets; the user's fields replace the rest.
+    new["assetsSummary"] = draft.metadata_.get("assetsSummary")
+    draft.metadata_ = md.populate_version_metadata(archive, dandiset, draft, new)
+    mark_changed(draft)
+    search_index.index_dandiset(session, draft)
+    dandiset.modified = draft.modified
+    archive.defer(session, "validate_version", version_id=draft.id)
+    return draft
+
+
+def list_versions(session: Session, dandiset: Dandiset, order: str | None) -> Any:
+    order = order or "created"
+    if order not in ("created", "-created"):
+        raise BadRequest("order must be 'created' or '-created'.")
+    key = Version.created.desc() if order.startswith("-") else Version.created.asc()
+    return select(Version).where(Version.dandiset_id == dandiset.id).order_by(key, Version.id)
+
+
+def asset_validation_errors(session: Session, version: Version) -> list[dict[str, str]]:
+    """Errors of this version's assets, as [{field, message, path}], shortened for display.
+
+    Assets still waiting for validation are listed with a message saying so, since the
+    version cannot be published before they are done.
+    """
+    member = select(VersionAsset.asset_id).where(VersionAsset.version_id == version.id)
+    waiting = session.execute(
+        select(Asset.path)
+        .where(
+            Asset.id.in_(member), Asset.status.in_([AssetStatus.PENDING, AssetStatus.VALIDATING])
+        )
+        .order_by(Asset.path)
+        .limit(MAX_LISTED_ASSET_ERRORS)
+    ).scalars()
+    errors = [
+        {"field": "", "message": "asset is currently being validated, please wait.", "path": p}
+        for p in waiting
+    ]
+    invalid = session.execute(
+        select(Asset.path, Asset.validation_errors)
+        .where(Asset.id.in_(member), Asset.status == AssetStatus.INVALID)
+        .order_by(Asset.path)
+        .limit(MAX_LISTED_ASSET_ERRORS)
+    )
+    for path, asset_errors in invalid:
+        errors.extend({**e, "path": path} for e in asset_errors or [])
+    return errors
+
+
+def count_unfinished_assets(session: Session, version: Version) -> int:
+    member = select(VersionAsset.asset_id).where(VersionAsset.version_id == version.id)
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Asset)
+            .where(Asset.id.in_(member), Asset.status != AssetStatus.VALID)
+        )
+        or 0
+    )

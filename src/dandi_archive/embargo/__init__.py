@@ -1,0 +1,1 @@
+"""Embargoed Dandisets: lifting an embargo (and, to come, reviewers and access requests)."""

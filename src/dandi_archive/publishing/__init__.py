@@ -1,0 +1,1 @@
+"""Publishing a draft as an immutable version, and the manifests written to the bucket."""

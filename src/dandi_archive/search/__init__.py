@@ -1,0 +1,1 @@
+"""Full-text and faceted search: the index kept in each change's transaction, and queries."""
