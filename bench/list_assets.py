@@ -69,12 +69,13 @@ from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from dandi_archive.accounts import users
-from dandi_archive.archive import Archive, build_archive
+from dandi_archive.archive import build_archive
 from dandi_archive.assets import assets as asset_service
 from dandi_archive.config import Settings
 from dandi_archive.dandisets import dandisets as dandiset_service
 from dandi_archive.dandisets import folders as paths
 from dandi_archive.dandisets import metadata as md
+from dandi_archive.dandisets import tasks as dandiset_jobs
 from dandi_archive.dandisets.versions import mark_changed
 from dandi_archive.db.migrate import upgrade
 from dandi_archive.db.models import (
@@ -88,8 +89,8 @@ from dandi_archive.db.models import (
     VersionAsset,
     VersionStatus,
 )
+from dandi_archive.instance import Archive
 from dandi_archive.storage.base import blob_key
-from dandi_archive.tasks import jobs
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 ADMIN = "bench-admin@example.org"
@@ -396,7 +397,7 @@ def setup(archive: Archive, n: int, sample: int) -> str:
         mark_changed(draft)
         dandiset.modified = draft.modified
         version_id = draft.id
-    jobs.validate_version(archive, version_id)
+    dandiset_jobs.validate_version(archive, version_id)
     archive.jobs.wait_idle(1800)  # type: ignore[attr-defined]  # the manifests it queued
     # What autovacuum does soon after a big insert; without it every index-only scan
     # still visits the table (the visibility map is empty) until it has run.

@@ -20,10 +20,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from dandi_archive.archive import Archive, build_archive
+from dandi_archive.archive import build_archive
 from dandi_archive.config import Settings
 from dandi_archive.db.migrate import upgrade
 from dandi_archive.db.models import Base
+from dandi_archive.instance import Archive
 
 from .helpers import ApiClient
 

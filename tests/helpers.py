@@ -17,8 +17,8 @@ from dandischema.digests.dandietag import PartGenerator
 from fastapi.testclient import TestClient
 
 from dandi_archive.accounts import users
-from dandi_archive.archive import Archive
 from dandi_archive.db.models import UserStatus
+from dandi_archive.instance import Archive
 
 BASE = "http://testserver"
 # Console scripts (dandi, dandi-archive) of the environment running the tests.

@@ -28,10 +28,11 @@ from dandi_archive.api import (
     zarr,
 )
 from dandi_archive.api.transient import RetryConflicts
-from dandi_archive.archive import Archive, build_archive
+from dandi_archive.archive import build_archive
 from dandi_archive.config import Settings
+from dandi_archive.instance import Archive
+from dandi_archive.integrity.tasks import periodic_jobs
 from dandi_archive.storage.folder import FolderStore
-from dandi_archive.tasks.jobs import periodic_jobs
 from dandi_archive.tasks.queue import InProcessQueue
 
 DESCRIPTION = """

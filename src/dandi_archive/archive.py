@@ -1,36 +1,35 @@
-"""The running instance: settings, database, bucket and job queue, wired together once.
+"""The wiring: settings turned into a running :class:`~dandi_archive.instance.Archive` —
+database engines, bucket, job queue — and every domain's background jobs registered.
 
-Everything else receives an :class:`Archive` instead of building its own engines or
-clients, so tests and commands can hand in a differently configured one.
+Only entry points (the app, the commands, tests and benchmarks) import this module;
+services receive the :class:`Archive` it builds.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy.orm import Session
-
+from dandi_archive.assets import tasks as _asset_jobs
 from dandi_archive.config import Settings
-from dandi_archive.db.session import Database, after_commit
+from dandi_archive.dandisets import tasks as _dandiset_jobs
+from dandi_archive.db.session import Database
+from dandi_archive.embargo import tasks as _embargo_jobs
+from dandi_archive.instance import Archive
+from dandi_archive.integrity import tasks as _integrity_jobs
+from dandi_archive.publishing import tasks as _publishing_jobs
 from dandi_archive.storage.base import BlobStore
 from dandi_archive.tasks.queue import JobQueue
+from dandi_archive.zarr import tasks as _zarr_jobs
 
+# Importing a domain's tasks registers its jobs (tasks.registry); all of them, here.
+JOB_MODULES = (
+    _asset_jobs,
+    _dandiset_jobs,
+    _embargo_jobs,
+    _integrity_jobs,
+    _publishing_jobs,
+    _zarr_jobs,
+)
 
-@dataclass
-class Archive:
-    settings: Settings
-    db: Database
-    store: BlobStore
-    jobs: JobQueue
-
-    def defer(self, session: Session, job: str, **kwargs: Any) -> None:
-        """Queue a background job once ``session`` commits (never if it rolls back)."""
-        after_commit(session, lambda _s: self.jobs.submit(job, **kwargs))
-
-    def close(self) -> None:
-        self.jobs.shutdown()
-        self.db.dispose()
+__all__ = ["JOB_MODULES", "Archive", "build_archive", "build_store"]
 
 
 def build_store(settings: Settings) -> BlobStore:

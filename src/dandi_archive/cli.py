@@ -153,13 +153,19 @@ def migrate(data_dir: Path) -> None:
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
 def worker(beat: bool, celery_args: tuple[str, ...]) -> None:
     """Run a Celery worker for background jobs (needs DANDI_ARCHIVE_BROKER_URL)."""
+    from dandi_archive.archive import build_archive
+    from dandi_archive.integrity.tasks import periodic_jobs
     from dandi_archive.tasks.celery_app import make_celery
 
     settings = load_settings()
     if not settings.broker_url:
         raise click.UsageError("Set DANDI_ARCHIVE_BROKER_URL (redis:// or amqp://) to run workers.")
     ready(settings)
-    app = make_celery(settings)
+    app = make_celery(
+        settings,
+        schedule=periodic_jobs(settings),
+        archive_factory=lambda: build_archive(Settings(), run_jobs_in_process=False),
+    )
     argv = ["worker", "--loglevel=INFO", "-Q", settings.queue]
     if beat:
         settings.data_dir.mkdir(parents=True, exist_ok=True)

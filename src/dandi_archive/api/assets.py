@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from dandi_archive.api.deps import ArchiveDep, SessionDep, UserDep
 from dandi_archive.api.pagination import Page, PageParams, page_params, paginated
 from dandi_archive.api.schemas import AssetOut, AssetValidation, AssetWrite, PathAsset, PathEntryOut
-from dandi_archive.archive import Archive
 from dandi_archive.assets import assets as service
 from dandi_archive.assets.assets import dandisets_of_asset
 from dandi_archive.dandisets import stats
@@ -20,6 +19,7 @@ from dandi_archive.dandisets.dandisets import get_dandiset
 from dandi_archive.dandisets.versions import get_readable_version
 from dandi_archive.db.models import Asset, Dandiset
 from dandi_archive.errors import BadRequest, Conflict
+from dandi_archive.instance import Archive
 
 router = APIRouter(prefix="/api/dandisets/{dandiset_id}/versions/{version}/assets", tags=["assets"])
 REDIRECT: dict[int | str, dict] = {302: {"description": "To the file's bytes (Location)"}}

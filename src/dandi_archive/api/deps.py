@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from dandi_archive.access.permissions import inactive_message, is_active
 from dandi_archive.accounts import throttle, users, web_sessions
-from dandi_archive.archive import Archive
 from dandi_archive.db.models import User
 from dandi_archive.db.session import run_after_commit_hooks
 from dandi_archive.errors import ArchiveError, NotAuthenticated
+from dandi_archive.instance import Archive
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

@@ -37,7 +37,7 @@ from dandi_archive.errors import BadRequest, Conflict, NotFound
 from dandi_archive.search import index as search_index
 
 if TYPE_CHECKING:
-    from dandi_archive.archive import Archive
+    from dandi_archive.instance import Archive
 
 ASSET_ORDERS = ("created", "modified", "path")
 

@@ -35,7 +35,7 @@ from dandi_archive.errors import BadRequest, Conflict, NotFound
 from dandi_archive.storage.base import blob_key
 
 if TYPE_CHECKING:
-    from dandi_archive.archive import Archive
+    from dandi_archive.instance import Archive
 
 ETAG = re.compile(r"^[0-9a-f]{32}-(\d{1,5})$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")

@@ -43,7 +43,7 @@ from dandi_archive.errors import (
 from dandi_archive.search import index as search_index
 
 if TYPE_CHECKING:
-    from dandi_archive.archive import Archive
+    from dandi_archive.instance import Archive
 
 IDENTIFIER = re.compile(r"^(?:[A-Z][-A-Z]*:)?(\d{6})$")
 ORDERINGS = ("id", "name", "modified", "size")

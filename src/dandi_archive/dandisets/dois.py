@@ -25,7 +25,7 @@ from dandi_archive.dandisets.datacite import DataCiteClient, DataCiteError
 from dandi_archive.db.models import Dandiset, Doi, DoiState, Version
 
 if TYPE_CHECKING:
-    from dandi_archive.archive import Archive
+    from dandi_archive.instance import Archive
 
 log = logging.getLogger(__name__)
 

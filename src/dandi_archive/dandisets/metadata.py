@@ -21,8 +21,8 @@ from dandischema.exceptions import JsonschemaValidationError, PydanticValidation
 from dandischema.metadata import validate
 
 if TYPE_CHECKING:
-    from dandi_archive.archive import Archive
     from dandi_archive.db.models import Asset, Dandiset, Version, Zarr
+    from dandi_archive.instance import Archive
 
 VERSION_COMPUTED_FIELDS = (
     "name",

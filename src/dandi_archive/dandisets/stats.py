@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from dandi_archive.db.models import Dandiset, EmbargoStatus, Folder, User, UserStatus, Version
 
 if TYPE_CHECKING:
-    from dandi_archive.archive import Archive
+    from dandi_archive.instance import Archive
 
 
 @dataclass

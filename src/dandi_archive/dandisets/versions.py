@@ -25,7 +25,7 @@ from dandi_archive.errors import BadRequest, MethodNotAllowed, NotFound
 from dandi_archive.search import index as search_index
 
 if TYPE_CHECKING:
-    from dandi_archive.archive import Archive
+    from dandi_archive.instance import Archive
 
 VERSION_ID = re.compile(r"^(draft|0\.\d{6}\.\d{4})$")
 MAX_LISTED_ASSET_ERRORS = 50

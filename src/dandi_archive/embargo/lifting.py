@@ -36,7 +36,7 @@ from dandi_archive.zarr import zarrs
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from dandi_archive.archive import Archive
+    from dandi_archive.instance import Archive
 
 
 def request_unembargo(

@@ -24,7 +24,7 @@ from dandi_archive.db.models import (
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from dandi_archive.archive import Archive
+    from dandi_archive.instance import Archive
 
 # States a version may only pass through while a job works on it.
 IN_PROGRESS = (VersionStatus.VALIDATING, VersionStatus.PUBLISHING)

@@ -8,7 +8,6 @@ is no longer served for download.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -17,9 +16,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from dandi_archive.db.models import Asset, AssetBlob, Dandiset, Version, VersionAsset
+from dandi_archive.storage.hashing import sha256_of_object
 
 if TYPE_CHECKING:
-    from dandi_archive.archive import Archive
+    from dandi_archive.instance import Archive
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +32,11 @@ def check_blob(archive: Archive, key: str, size: int, sha256: str) -> str | None
             return "the object is missing from storage"
         if info.size != size:
             return f"the object has {info.size} bytes instead of {size}"
-        digest = hashlib.sha256()
-        for chunk in archive.store.iter_bytes(key):
-            digest.update(chunk)
+        stored = sha256_of_object(archive.store, key)
     except OSError as exc:
         return f"the object cannot be read: {exc}"
-    if digest.hexdigest() != sha256:
-        return f"the SHA-256 is {digest.hexdigest()} instead of {sha256}"
+    if stored != sha256:
+        return f"the SHA-256 is {stored} instead of {sha256}"
     return None
 
 

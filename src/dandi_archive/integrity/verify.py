@@ -8,7 +8,6 @@ SHA-256. It is what anyone holding a copy of the bucket can run.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import ijson
 
 from dandi_archive.storage.base import BlobStore
+from dandi_archive.storage.hashing import sha256_of_object
 
 
 @dataclass
@@ -80,11 +80,9 @@ def check_asset(store: BlobStore, asset: dict[str, Any], quick: bool) -> str | N
     if info.etag != digest["dandi:dandi-etag"]:
         return f"{path}: ETag {info.etag} stored, {digest['dandi:dandi-etag']} listed"
     if not quick and "dandi:sha2-256" in digest:
-        sha256 = hashlib.sha256()
-        for chunk in store.iter_bytes(keys[0]):
-            sha256.update(chunk)
-        if sha256.hexdigest() != digest["dandi:sha2-256"]:
-            return f"{path}: SHA-256 {sha256.hexdigest()} stored, {digest['dandi:sha2-256']} listed"
+        sha256 = sha256_of_object(store, keys[0])
+        if sha256 != digest["dandi:sha2-256"]:
+            return f"{path}: SHA-256 {sha256} stored, {digest['dandi:sha2-256']} listed"
     return None
 
 

@@ -32,7 +32,7 @@ from dandi_archive.assets.assets import documents
 from dandi_archive.db.models import Asset, EmbargoStatus, Version, VersionAsset
 
 if TYPE_CHECKING:
-    from dandi_archive.archive import Archive
+    from dandi_archive.instance import Archive
 
 log = logging.getLogger(__name__)
 

@@ -46,7 +46,7 @@ from dandi_archive.zarr import freeze as zarr_freeze
 from dandi_archive.zarr import zarrs
 
 if TYPE_CHECKING:
-    from dandi_archive.archive import Archive
+    from dandi_archive.instance import Archive
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from dandi_archive.archive import Archive
     from dandi_archive.config import Settings
+    from dandi_archive.instance import Archive
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class InProcessQueue:
         self._executor.submit(self._run, key, job, kwargs)
 
     def _run(self, key: tuple, job: str, kwargs: dict[str, Any]) -> None:
-        from dandi_archive.tasks.jobs import run_job
+        from dandi_archive.tasks.registry import run_job
 
         with self._lock:
             # Leave the waiting set before starting: a change made while this job runs

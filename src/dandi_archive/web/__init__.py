@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from dandi_archive.archive import Archive
+from dandi_archive.instance import Archive
 from dandi_archive.web import accounts, dandiset_pages, errors, external_sign_in, owner, pages
 
 STATIC = Path(__file__).with_name("static")

@@ -8,7 +8,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from dandi_archive.accounts import external_sign_in, throttle, users
 from dandi_archive.accounts import registration as accounts
 from dandi_archive.api.deps import ArchiveDep, SessionDep
-from dandi_archive.archive import Archive
 from dandi_archive.db.models import UserStatus
 from dandi_archive.errors import (
     ArchiveError,
@@ -16,6 +15,7 @@ from dandi_archive.errors import (
     PermissionDenied,
     TooManyRequests,
 )
+from dandi_archive.instance import Archive
 from dandi_archive.web.session import (
     PostedForm,
     WebUser,

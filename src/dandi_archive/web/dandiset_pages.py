@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from dandi_archive.access.permissions import is_owner
 from dandi_archive.api.deps import ArchiveDep, SessionDep
-from dandi_archive.archive import Archive
 from dandi_archive.assets import assets as asset_service
 from dandi_archive.dandisets import dandisets as dandiset_service
 from dandi_archive.dandisets import metadata as md
@@ -20,6 +19,7 @@ from dandi_archive.dandisets import versions as version_service
 from dandi_archive.dandisets.folders import version_totals
 from dandi_archive.db.models import Dandiset, User, Version
 from dandi_archive.db.search import SearchFacet
+from dandi_archive.instance import Archive
 from dandi_archive.web import jsonld
 from dandi_archive.web.session import WebUser
 from dandi_archive.web.templating import render

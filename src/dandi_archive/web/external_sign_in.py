@@ -9,9 +9,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from dandi_archive.accounts import external_sign_in as external
 from dandi_archive.api.deps import ArchiveDep
-from dandi_archive.archive import Archive
 from dandi_archive.db.models import User
 from dandi_archive.errors import ArchiveError, NotFound
+from dandi_archive.instance import Archive
 from dandi_archive.web.session import WebUser, flash, safe_next, sign_in
 from dandi_archive.web.templating import render
 

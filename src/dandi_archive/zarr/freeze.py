@@ -37,7 +37,7 @@ from dandi_archive.db.upsert import dialect_insert
 from dandi_archive.errors import Conflict
 
 if TYPE_CHECKING:
-    from dandi_archive.archive import Archive
+    from dandi_archive.instance import Archive
 
 log = logging.getLogger(__name__)
 

@@ -59,7 +59,7 @@ from dandi_archive.zarr import ngff
 from dandi_archive.zarr import tree as zarr_tree
 
 if TYPE_CHECKING:
-    from dandi_archive.archive import Archive
+    from dandi_archive.instance import Archive
 
 log = logging.getLogger(__name__)
 

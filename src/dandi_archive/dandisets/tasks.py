@@ -1,0 +1,51 @@
+"""Background jobs of Dandisets: validating a draft (with its assetsSummary) and
+registering DOIs at DataCite."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dandi_archive.dandisets import dois, summary
+from dandi_archive.dandisets import metadata as md
+from dandi_archive.db.models import Version, VersionStatus
+from dandi_archive.tasks.registry import job
+
+if TYPE_CHECKING:
+    from dandi_archive.instance import Archive
+
+
+@job
+def validate_version(archive: Archive, version_id: int) -> None:
+    """Pending -> Validating -> Valid/Invalid for a draft's own metadata, with the
+    assetsSummary of its valid assets.
+
+    The verdict is recorded only if nothing changed while it was reached: an edit or a
+    newly validated asset sets the draft back to Pending and queues another run.
+    """
+    with archive.db.session(write=True) as session:
+        version = session.get(Version, version_id, with_for_update=True)
+        if version is None or not version.is_draft or version.status != VersionStatus.PENDING:
+            return
+        version.status = VersionStatus.VALIDATING
+        revision, metadata = version.revision, dict(version.metadata_)
+    errors = md.validate_version_metadata(metadata)
+    with archive.db.session() as session:
+        version = session.get(Version, version_id)
+        assets_summary = summary.summarize(session, version) if version else None
+    with archive.db.session(write=True) as session:
+        version = session.get(Version, version_id, with_for_update=True)
+        if (
+            version is None
+            or version.status != VersionStatus.VALIDATING
+            or version.revision != revision
+        ):
+            return
+        version.metadata_ = {**version.metadata_, "assetsSummary": assets_summary}
+        version.status = VersionStatus.INVALID if errors else VersionStatus.VALID
+        version.validation_errors = errors
+        archive.defer(session, "write_manifests", version_id=version_id)
+
+
+@job
+def register_dois(archive: Archive, dandiset_id: int) -> None:
+    dois.register(archive, dandiset_id)

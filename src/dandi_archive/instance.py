@@ -1,0 +1,34 @@
+"""What every service and job receives: one archive instance's settings, database,
+bucket and job queue (built by :mod:`dandi_archive.archive`, the wiring).
+
+Services take an :class:`Archive` instead of building their own engines or clients,
+so tests and commands can hand in a differently configured one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from dandi_archive.config import Settings
+from dandi_archive.db.session import Database, after_commit
+from dandi_archive.storage.base import BlobStore
+from dandi_archive.tasks.queue import JobQueue
+
+
+@dataclass
+class Archive:
+    settings: Settings
+    db: Database
+    store: BlobStore
+    jobs: JobQueue
+
+    def defer(self, session: Session, job: str, **kwargs: Any) -> None:
+        """Queue a background job once ``session`` commits (never if it rolls back)."""
+        after_commit(session, lambda _s: self.jobs.submit(job, **kwargs))
+
+    def close(self) -> None:
+        self.jobs.shutdown()
+        self.db.dispose()
