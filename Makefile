@@ -25,6 +25,7 @@ run: install
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 browser:
 	./scripts/ensure_chromium.sh

@@ -68,12 +68,12 @@ from dandischema.digests.dandietag import PartGenerator
 from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.orm import Session
 
+from dandi_archive import paths
 from dandi_archive.accounts import users
 from dandi_archive.archive import build_archive
 from dandi_archive.assets import assets as asset_service
 from dandi_archive.config import Settings
 from dandi_archive.dandisets import dandisets as dandiset_service
-from dandi_archive.dandisets import folders as paths
 from dandi_archive.dandisets import metadata as md
 from dandi_archive.dandisets import tasks as dandiset_jobs
 from dandi_archive.dandisets.versions import mark_changed

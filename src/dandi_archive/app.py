@@ -34,6 +34,7 @@ from dandi_archive.instance import Archive
 from dandi_archive.integrity.tasks import periodic_jobs
 from dandi_archive.storage.folder import FolderStore
 from dandi_archive.tasks.queue import InProcessQueue
+from dandi_archive.web import errors as web_errors
 
 DESCRIPTION = """
 A DANDI archive: Dandisets of neurophysiology data, their versions and assets.
@@ -96,6 +97,6 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
     # Added last, so outermost: input is checked before sessions or routes see it, and
     # every unhandled error becomes a logged 500 with an error id.
     app.add_middleware(guard.InputGuard, max_body_bytes=archive.settings.max_request_body_bytes)
-    app.add_middleware(guard.IncidentMiddleware)
+    app.add_middleware(guard.IncidentMiddleware, page=web_errors.server_error_page)
 
     return app

@@ -12,11 +12,10 @@ from dandi_archive.config import Settings
 from dandi_archive.dandisets import tasks as _dandiset_jobs
 from dandi_archive.db.session import Database
 from dandi_archive.embargo import tasks as _embargo_jobs
-from dandi_archive.instance import Archive
+from dandi_archive.instance import Archive, JobQueue
 from dandi_archive.integrity import tasks as _integrity_jobs
 from dandi_archive.publishing import tasks as _publishing_jobs
 from dandi_archive.storage.base import BlobStore
-from dandi_archive.tasks.queue import JobQueue
 from dandi_archive.zarr import tasks as _zarr_jobs
 
 # Importing a domain's tasks registers its jobs (tasks.registry); all of them, here.

@@ -8,14 +8,21 @@ so tests and commands can hand in a differently configured one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
 from dandi_archive.config import Settings
 from dandi_archive.db.session import Database, after_commit
 from dandi_archive.storage.base import BlobStore
-from dandi_archive.tasks.queue import JobQueue
+
+
+class JobQueue(Protocol):
+    """Where background jobs go: in-process threads or Celery (see dandi_archive.tasks)."""
+
+    def submit(self, job: str, **kwargs: Any) -> None: ...
+
+    def shutdown(self) -> None: ...
 
 
 @dataclass

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dandi_archive.dandisets.folders import relative_path_problem
 from dandi_archive.db.models import AssetBlob, Dandiset, EmbargoStatus, Zarr
+from dandi_archive.paths import relative_path_problem
 
 MAX_KEY_BYTES = 1024  # S3's limit
 _DANDISET_ID = re.compile(r"\d{6,}")  # identifier(): at least six digits

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, select
+from sqlalchemy import ColumnElement, exists, or_, select
 from sqlalchemy.orm import Session
 
 from dandi_archive.db.models import Dandiset, DandisetOwner, EmbargoStatus, User, UserStatus
@@ -50,6 +50,12 @@ def owns(dandiset_id: Any, user_id: Any) -> ColumnElement[bool]:
         )
         .correlate_except(DandisetOwner, User)
     )
+
+
+def visible_to_user(user_id: Any) -> ColumnElement[bool]:
+    """What a signed-in user who is not an admin may list: open Dandisets and their own
+    embargoed ones. ``user_id`` may be a value or a bound parameter."""
+    return or_(Dandiset.embargo_status == EmbargoStatus.OPEN, owns(Dandiset.id, user_id))
 
 
 def is_owner(session: Session, dandiset_id: int, user: User | None) -> bool:

@@ -20,7 +20,7 @@ import json
 import logging
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -206,11 +206,18 @@ def new_error_id() -> str:
     return secrets.token_hex(6)
 
 
+# A page for people: given the request and the error id, an HTML answer (or None for
+# requests that want JSON). The web layer provides it (app.py), so this layer need not
+# know about pages.
+ErrorPage = Callable[[Request, str], Response | None]
+
+
 class IncidentMiddleware:
     """Any unhandled error: a 500 with an error id, logged once, connection kept."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, page: ErrorPage | None = None) -> None:
         self.app = app
+        self.page = page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -238,18 +245,18 @@ class IncidentMiddleware:
             )
             if started:
                 raise  # nothing more can be said on this response; the server closes it
-            response = incident_response(Request(scope), error_id)
+            response = self.incident_response(Request(scope), error_id)
             await response(scope, receive, send)
 
-
-def incident_response(request: Request, error_id: str) -> Response:
-    """JSON for API clients, the error page for people (JSON if the page fails too)."""
-    from dandi_archive.web.errors import is_api, server_error_page
-
-    detail = f"Internal server error (error id {error_id}); the change was not made."
-    if not is_api(request):
-        try:
-            return server_error_page(request, error_id)
-        except Exception:
-            log.exception("error %s: the error page failed too", error_id)
-    return JSONResponse({"detail": detail, "error_id": error_id}, 500)
+    def incident_response(self, request: Request, error_id: str) -> Response:
+        """The error page for people, JSON for API clients (and if the page fails too)."""
+        if self.page is not None:
+            try:
+                page = self.page(request, error_id)
+            except Exception:
+                log.exception("error %s: the error page failed too", error_id)
+            else:
+                if page is not None:
+                    return page
+        detail = f"Internal server error (error id {error_id}); the change was not made."
+        return JSONResponse({"detail": detail, "error_id": error_id}, 500)

@@ -17,9 +17,10 @@ from sqlalchemy import Select, func, null, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 
+from dandi_archive import paths
 from dandi_archive.access import blobs
 from dandi_archive.access.permissions import is_owner, require_readable
-from dandi_archive.dandisets import folders as paths
+from dandi_archive.dandisets import folders
 from dandi_archive.dandisets import metadata as md
 from dandi_archive.dandisets.versions import get_writable_draft, mark_changed
 from dandi_archive.db.models import (
@@ -172,7 +173,7 @@ def _insert(
     metadata: dict[str, Any],
     content: Content,
 ) -> Asset:
-    paths.check_path_is_free(session, version.id, path)
+    folders.check_path_is_free(session, version.id, path)
     now = datetime.now(UTC)
     blob, zarr = content.blob, content.zarr
     asset = Asset(
@@ -191,7 +192,7 @@ def _insert(
             version_id=version.id, asset_id=asset.id, path=path, folder=paths.parent_of(path)
         )
     )
-    paths.add_to_folders(session, version.id, path, content.size)
+    folders.add_to_folders(session, version.id, path, content.size)
     search_index.index_asset(session, version, asset)
     try:
         session.flush()
@@ -211,7 +212,7 @@ def _detach(session: Session, version: Version, asset: Asset) -> None:
     if asset.zarr_id is not None:
         session.get(Zarr, asset.zarr_id, with_for_update=True)  # its size must hold still
     session.delete(link)
-    paths.remove_from_folders(session, version.id, link.path, asset.size)
+    folders.remove_from_folders(session, version.id, link.path, asset.size)
     search_index.unindex_asset(session, version, asset)
     session.flush()
     # An asset no version holds any more (a published one always is) goes too.

@@ -7,17 +7,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import ColumnElement, Select, String, cast, delete, exists, func, or_, select
+from sqlalchemy import Select, String, cast, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from dandi_archive.access.permissions import (
-    owns,
     require_approved,
     require_owner,
     require_readable,
+    visible_to_user,
 )
-from dandi_archive.dandisets import dois
-from dandi_archive.dandisets import folders as paths
+from dandi_archive.dandisets import dois, folders
 from dandi_archive.dandisets import metadata as md
 from dandi_archive.db.models import (
     Asset,
@@ -123,7 +122,7 @@ def create_dandiset(
     draft.metadata_ = md.populate_version_metadata(archive, dandiset, draft, metadata)
     session.add(draft)
     session.flush()
-    paths.create_root(session, draft.id)
+    folders.create_root(session, draft.id)
     dois.mint_for_dandiset(archive, session, dandiset)
     search_index.index_dandiset(session, draft)
     archive.defer(session, "validate_version", version_id=draft.id)
@@ -175,12 +174,6 @@ def _latest_version_id(dandiset_id: Any) -> Select:
         .correlate(Dandiset)
         .scalar_subquery()
     )
-
-
-def visible_to_user(user_id: Any) -> ColumnElement[bool]:
-    """What a signed-in user who is not an admin may list: open Dandisets and their own
-    embargoed ones. ``user_id`` may be a value or a bound parameter."""
-    return or_(Dandiset.embargo_status == EmbargoStatus.OPEN, owns(Dandiset.id, user_id))
 
 
 def query_dandisets(session: Session, query: DandisetQuery) -> Select:

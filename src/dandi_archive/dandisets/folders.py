@@ -1,4 +1,4 @@
-"""Asset paths: what a valid one looks like, and the folder totals kept per version.
+"""The folder totals kept per version, and whether a path is free in one.
 
 Every folder of a version has a row in ``folders`` with the number and total size of
 the files below it; adding or removing an asset adjusts its ancestors in one
@@ -7,59 +7,13 @@ statement. The root row (path ``""``) carries the version's asset count and size
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from dandi_archive.db.models import Folder, VersionAsset
-from dandi_archive.errors import BadRequest, Conflict
-
-MAX_PATH_LENGTH = 512
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def check_asset_path(path: object) -> str:
-    """Return ``path`` if it is a valid relative POSIX path, else raise BadRequest."""
-    if not isinstance(path, str) or not path:
-        raise BadRequest("metadata.path is required and must be a non-empty string.")
-    if len(path) > MAX_PATH_LENGTH:
-        problem = f"is {len(path)} characters long; the limit is {MAX_PATH_LENGTH}"
-    else:
-        problem = relative_path_problem(path, "the Dandiset root")
-    if problem:
-        raise BadRequest(f"Invalid asset path {path!r}: it {problem}.")
-    return path
-
-
-def relative_path_problem(path: str, root: str) -> str | None:
-    """What makes ``path`` no plain file path below ``root`` (asset and Zarr paths alike):
-    none of them may reach outside, name a folder or hide characters."""
-    if path.startswith("/"):
-        return f"is absolute; paths are relative to {root}"
-    if "\\" in path:
-        return "contains a backslash; use '/' between folders"
-    if _CONTROL.search(path):
-        return "contains a control character"
-    if path.endswith("/"):
-        return "ends with '/'; name a file, not a folder"
-    segments = path.split("/")
-    if "" in segments:
-        return "has an empty segment ('//')"
-    if "." in segments or ".." in segments:
-        return "contains a '.' or '..' segment"
-    return None
-
-
-def parent_of(path: str) -> str:
-    return path.rpartition("/")[0]
-
-
-def ancestors(path: str) -> list[str]:
-    """Folders containing ``path``, root first: ``a/b/c`` -> ``["", "a", "a/b"]``."""
-    parts = path.split("/")[:-1]
-    return [""] + ["/".join(parts[: i + 1]) for i in range(len(parts))]
+from dandi_archive.errors import Conflict
+from dandi_archive.paths import ancestors, parent_of
 
 
 def check_path_is_free(session: Session, version_id: int, path: str) -> None:

@@ -20,6 +20,8 @@ from dandischema.consts import DANDI_SCHEMA_VERSION
 from dandischema.exceptions import JsonschemaValidationError, PydanticValidationError
 from dandischema.metadata import validate
 
+from dandi_archive.storage.base import manifest_key
+
 if TYPE_CHECKING:
     from dandi_archive.db.models import Asset, Dandiset, Version, Zarr
     from dandi_archive.instance import Archive
@@ -251,8 +253,6 @@ def asset_full_metadata(
 def zarr_metadata(archive: Archive, zarr: Zarr) -> dict[str, Any]:
     """What a Zarr asset's metadata says about its Zarr: size, checksum (once Complete),
     storage URL and, for an OME-Zarr image, its axes, shape, dtype and pixel size."""
-    from dandi_archive.zarr.freeze import manifest_key
-
     # A frozen Zarr's objects are content-addressed; its manifest maps paths to them.
     location = manifest_key(zarr.id) if zarr.is_frozen else zarr.key_prefix
     meta: dict[str, Any] = {

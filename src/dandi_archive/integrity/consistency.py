@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from dandi_archive.dandisets.folders import ancestors
 from dandi_archive.db.models import (
     Asset,
     AssetBlob,
@@ -20,6 +19,7 @@ from dandi_archive.db.models import (
     VersionAsset,
     VersionStatus,
 )
+from dandi_archive.paths import ancestors
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, insert, literal, select
 from sqlalchemy.orm import Session
 
+from dandi_archive import paths
 from dandi_archive.access.permissions import require_owner
 from dandi_archive.dandisets import dois
-from dandi_archive.dandisets import folders as paths
 from dandi_archive.dandisets import metadata as md
 from dandi_archive.dandisets.dandisets import get_dandiset
 from dandi_archive.dandisets.folders import version_totals

@@ -43,7 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, aliased
 
-from dandi_archive.dandisets import dandisets as dandiset_service
+from dandi_archive.access.permissions import visible_to_user
 from dandi_archive.db.models import Dandiset, EmbargoStatus, Folder, User, Version
 from dandi_archive.db.search import (
     SearchAsset,
@@ -390,7 +390,7 @@ def _visible(viewer: str) -> Select:
     if viewer == "public":
         return stmt.where(Dandiset.embargo_status == EmbargoStatus.OPEN)
     if viewer == "user":
-        return stmt.where(dandiset_service.visible_to_user(bindparam("viewer_id")))
+        return stmt.where(visible_to_user(bindparam("viewer_id")))
     return stmt
 
 

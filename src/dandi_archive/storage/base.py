@@ -124,3 +124,14 @@ def blob_key(upload_id: uuid.UUID) -> str:
     """
     name = str(upload_id)
     return f"blobs/{name[0:3]}/{name[3:6]}/{name}"
+
+
+def content_key(live_id: uuid.UUID, md5: str) -> str:
+    """Bucket key of a frozen Zarr object: the bytes with this MD5 of a live Zarr, stored
+    once for every published version that holds them."""
+    return f"zarr-content/{live_id}/{md5}"
+
+
+def manifest_key(frozen_id: uuid.UUID) -> str:
+    """Bucket key of a frozen Zarr's manifest (its paths mapped to content keys)."""
+    return f"zarr-manifests/{frozen_id}.json"

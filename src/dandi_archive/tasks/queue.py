@@ -11,19 +11,13 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from dandi_archive.config import Settings
     from dandi_archive.instance import Archive
 
 log = logging.getLogger(__name__)
-
-
-class JobQueue(Protocol):
-    def submit(self, job: str, **kwargs: Any) -> None: ...
-
-    def shutdown(self) -> None: ...
 
 
 class InProcessQueue:

@@ -53,8 +53,11 @@ async def validation_error(request: Request, exc: Exception) -> Response:
     return error_page(request, 404, "There is nothing at this address.")
 
 
-def server_error_page(request: Request, error_id: str) -> Response:
-    """The page for an unhandled error (logged by ``api.guard.IncidentMiddleware``)."""
+def server_error_page(request: Request, error_id: str) -> Response | None:
+    """The page for an unhandled error (logged by ``api.guard.IncidentMiddleware``);
+    None for API requests, which get JSON."""
+    if is_api(request):
+        return None
     message = f"The server failed (error id {error_id}); nothing was changed. Please retry."
     return error_page(request, 500, message)
 

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from dandi_archive.db.models import Zarr, ZarrContent, ZarrDirectory, ZarrFile, ZarrStatus
 from dandi_archive.db.upsert import dialect_insert
 from dandi_archive.errors import Conflict
+from dandi_archive.storage.base import content_key, manifest_key
 
 if TYPE_CHECKING:
     from dandi_archive.instance import Archive
@@ -43,14 +44,6 @@ log = logging.getLogger(__name__)
 
 COPY_THREADS = 16
 BATCH = 1000
-
-
-def content_key(live_id: uuid.UUID, md5: str) -> str:
-    return f"zarr-content/{live_id}/{md5}"
-
-
-def manifest_key(frozen_id: uuid.UUID) -> str:
-    return f"zarr-manifests/{frozen_id}.json"
 
 
 def freeze(archive: Archive, session: Session, live: Zarr) -> Zarr:

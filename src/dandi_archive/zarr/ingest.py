@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from dandi_archive.dandisets import folders as paths
+from dandi_archive.dandisets import folders
 from dandi_archive.dandisets.versions import mark_changed
 from dandi_archive.db.models import (
     Asset,
@@ -112,7 +112,7 @@ def _adjust_draft_folders(session: Session, zarr_id: uuid.UUID, delta: int) -> N
         .where(Asset.zarr_id == zarr_id, Version.version == "draft")
     ).all()
     for version_id, path in links:
-        paths.adjust_folder_sizes(session, version_id, path, delta)
+        folders.adjust_folder_sizes(session, version_id, path, delta)
 
 
 def _assets_changed(archive: Archive, zarr_id: uuid.UUID) -> None:

@@ -35,8 +35,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from dandi_archive import paths
 from dandi_archive.access.permissions import is_owner, owns, require_approved, require_owner
-from dandi_archive.dandisets import folders as paths
 from dandi_archive.dandisets.dandisets import get_dandiset, parse_identifier
 from dandi_archive.db.models import (
     Asset,
