@@ -141,3 +141,15 @@ def make_api(backend: str, tmp_path: Path, request: pytest.FixtureRequest):
 @pytest.fixture
 def api(make_api) -> ApiClient:
     return make_api()
+
+
+@pytest.fixture
+def owner(api):
+    """An approved account's API key."""
+    return api.make_user()
+
+
+@pytest.fixture
+def dandiset(api, owner):
+    """A Dandiset of ``owner``."""
+    return api.create_dandiset(owner)

@@ -266,3 +266,41 @@ class ApiClient:
 
     def wait_for_jobs(self) -> None:
         assert self.archive.jobs.wait_idle(60), "background jobs did not finish"  # type: ignore[attr-defined]
+
+
+# -- shared steps of several test modules -------------------------------------------
+
+
+def valid_dandiset(api, key, files=None):
+    dandiset = api.create_dandiset(key)
+    for path, data in (files or {"sub-1/a.txt": b"alpha", "sub-2/b.txt": b"beta"}).items():
+        api.add_asset(
+            key, dandiset, path, data, {"schemaKey": "Asset", "encodingFormat": "text/plain"}
+        )
+    api.wait_for_jobs()
+    info = api.get(f"/api/dandisets/{dandiset}/versions/draft/info/").json()
+    assert info["status"] == "Valid" and not info["asset_validation_errors"], info
+    return dandiset
+
+
+def publish(api, key, dandiset, **body):
+    r = api.post(f"/api/dandisets/{dandiset}/versions/draft/publish/", key, json=body or None)
+    assert r.status_code == 202, r.text
+    api.wait_for_jobs()
+    versions = api.get(f"/api/dandisets/{dandiset}/versions/", params={"order": "-created"}).json()
+    return versions["results"][0]["version"]
+
+
+def settings_env(settings) -> dict[str, str]:
+    env = {"DANDI_ARCHIVE_DATA_DIR": str(settings.data_dir)}
+    for name in (
+        "database_url",
+        "s3_bucket",
+        "s3_endpoint_url",
+        "s3_access_key_id",
+        "s3_secret_access_key",
+        "base_url",
+    ):
+        if getattr(settings, name):
+            env[f"DANDI_ARCHIVE_{name.upper()}"] = getattr(settings, name)
+    return env

@@ -8,7 +8,7 @@ from sqlalchemy import update
 from dandi_archive.cli import main
 from dandi_archive.db.models import Folder
 
-from .test_manifests import settings_env
+from ..helpers import settings_env
 
 
 def test_check_passes_on_a_sound_archive_and_names_each_problem(api):

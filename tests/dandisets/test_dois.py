@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from dandischema.conf import get_instance_config, set_instance_config
 
-from .test_publish import publish, valid_dandiset
+from ..helpers import publish, valid_dandiset
 
 PREFIX = "10.80507"
 

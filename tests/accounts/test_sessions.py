@@ -19,7 +19,7 @@ from dandi_archive.accounts import users
 from dandi_archive.db.models import UserStatus
 
 from ..conftest import free_port
-from .helpers import PASSWORD, Browser, make_account
+from ..web.helpers import PASSWORD, Browser, make_account
 
 COOKIE = "dandi_session"
 

@@ -9,27 +9,9 @@ import pytest
 from dandi_archive.db.models import Version, VersionStatus
 from dandi_archive.publishing.publish import next_version_id
 
+from ..helpers import publish, valid_dandiset
+
 VERSION = re.compile(r"^0\.\d{6}\.\d{4}$")
-
-
-def valid_dandiset(api, key, files=None):
-    dandiset = api.create_dandiset(key)
-    for path, data in (files or {"sub-1/a.txt": b"alpha", "sub-2/b.txt": b"beta"}).items():
-        api.add_asset(
-            key, dandiset, path, data, {"schemaKey": "Asset", "encodingFormat": "text/plain"}
-        )
-    api.wait_for_jobs()
-    info = api.get(f"/api/dandisets/{dandiset}/versions/draft/info/").json()
-    assert info["status"] == "Valid" and not info["asset_validation_errors"], info
-    return dandiset
-
-
-def publish(api, key, dandiset, **body):
-    r = api.post(f"/api/dandisets/{dandiset}/versions/draft/publish/", key, json=body or None)
-    assert r.status_code == 202, r.text
-    api.wait_for_jobs()
-    versions = api.get(f"/api/dandisets/{dandiset}/versions/", params={"order": "-created"}).json()
-    return versions["results"][0]["version"]
 
 
 def test_publish_makes_an_immutable_version(api):

@@ -14,7 +14,7 @@ import pytest
 
 from dandi_archive.db.models import ExternalAccount, User, UserStatus
 
-from .helpers import Browser, make_account
+from ..web.helpers import Browser, make_account
 
 GITHUB_EMAILS = [
     {"email": "unverified@example.org", "primary": False, "verified": False},

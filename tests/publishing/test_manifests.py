@@ -13,8 +13,7 @@ from dandi_archive.archive import build_store
 from dandi_archive.cli import main
 from dandi_archive.integrity.verify import iter_manifest_assets
 
-from ..helpers import dandi_etag
-from .test_publish import publish, valid_dandiset
+from ..helpers import dandi_etag, publish, settings_env, valid_dandiset
 
 FILES = {"sub-1/a.txt": b"alpha", "sub-2/b.txt": b"beta" * 1000, "c.txt": b"gamma"}
 NAMES = ["assets.jsonld", "assets.yaml", "collection.jsonld", "dandiset.jsonld", "dandiset.yaml"]
@@ -22,21 +21,6 @@ NAMES = ["assets.jsonld", "assets.yaml", "collection.jsonld", "dandiset.jsonld",
 
 def read(store, key: str) -> bytes:
     return b"".join(store.iter_bytes(key))
-
-
-def settings_env(settings) -> dict[str, str]:
-    env = {"DANDI_ARCHIVE_DATA_DIR": str(settings.data_dir)}
-    for name in (
-        "database_url",
-        "s3_bucket",
-        "s3_endpoint_url",
-        "s3_access_key_id",
-        "s3_secret_access_key",
-        "base_url",
-    ):
-        if getattr(settings, name):
-            env[f"DANDI_ARCHIVE_{name.upper()}"] = getattr(settings, name)
-    return env
 
 
 def test_published_version_manifests_match_the_api(api):
