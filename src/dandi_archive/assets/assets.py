@@ -233,6 +233,34 @@ def _version_changed(
     archive.defer(session, "validate_version", version_id=version.id)
 
 
+@dataclass
+class _Change:
+    """A request to put content at a path of a draft, checked and loaded."""
+
+    dandiset: Dandiset
+    draft: Version
+    path: str
+    metadata: dict[str, Any]
+    content: Content
+
+
+def _new_content(
+    archive: Archive,
+    session: Session,
+    user: User | None,
+    identifier: str,
+    version_id: str,
+    metadata: Any,
+    blob_id: Any,
+    zarr_id: Any,
+) -> _Change:
+    """The draft (locked, owned by ``user``), and the checked request with its content."""
+    dandiset, draft = get_writable_draft(session, user, identifier, version_id)
+    metadata, path, blob_uuid, zarr_uuid = _check_request(metadata, blob_id, zarr_id)
+    content = _load_content(archive, session, user, dandiset, blob_uuid, zarr_uuid)
+    return _Change(dandiset, draft, path, metadata, content)
+
+
 def add_asset(
     archive: Archive,
     session: Session,
@@ -243,11 +271,11 @@ def add_asset(
     blob_id: Any,
     zarr_id: Any = None,
 ) -> Asset:
-    dandiset, draft = get_writable_draft(session, user, identifier, version_id)
-    metadata, path, blob_uuid, zarr_uuid = _check_request(metadata, blob_id, zarr_id)
-    content = _load_content(archive, session, user, dandiset, blob_uuid, zarr_uuid)
-    asset = _insert(archive, session, draft, path, metadata, content)
-    _version_changed(archive, session, dandiset, draft)
+    change = _new_content(
+        archive, session, user, identifier, version_id, metadata, blob_id, zarr_id
+    )
+    asset = _insert(archive, session, change.draft, change.path, change.metadata, change.content)
+    _version_changed(archive, session, change.dandiset, change.draft)
     return asset
 
 
@@ -263,19 +291,19 @@ def update_asset(
     zarr_id: Any = None,
 ) -> Asset:
     """Replace an asset by a new one (new id); unchanged requests return the old asset."""
-    dandiset, draft = get_writable_draft(session, user, identifier, version_id)
-    old = get_asset_in_version(session, draft, asset_id)
-    metadata, path, blob_uuid, zarr_uuid = _check_request(metadata, blob_id, zarr_id)
-    content = _load_content(archive, session, user, dandiset, blob_uuid, zarr_uuid)
+    change = _new_content(
+        archive, session, user, identifier, version_id, metadata, blob_id, zarr_id
+    )
+    old = get_asset_in_version(session, change.draft, asset_id)
     if (
-        content.is_in(old)
-        and old.path == path
-        and md.is_same_asset_metadata(old.metadata_, metadata)
+        change.content.is_in(old)
+        and old.path == change.path
+        and md.is_same_asset_metadata(old.metadata_, change.metadata)
     ):
         return old
-    _detach(session, draft, old)
-    asset = _insert(archive, session, draft, path, metadata, content)
-    _version_changed(archive, session, dandiset, draft)
+    _detach(session, change.draft, old)
+    asset = _insert(archive, session, change.draft, change.path, change.metadata, change.content)
+    _version_changed(archive, session, change.dandiset, change.draft)
     return asset
 
 
