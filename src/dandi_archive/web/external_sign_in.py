@@ -77,13 +77,14 @@ async def _identity(
     request: Request, provider: external.Provider, client: StarletteOAuth2App
 ) -> external.Identity:
     """Exchange the code the person came back with for who they are."""
-    if "error" not in request.query_params and not request.query_params.get("code"):
+    query = request.query_params
+    if not query.get("error") and not query.get("code"):
         raise external.SignInFailed(f"{provider.label} did not sign you in: no authorization code.")
     try:
         token = await client.authorize_access_token(request)
     except OAuthError as exc:
         reason = exc.description or exc.error or "no reason given"
-        if "error" in request.query_params:  # sent back with an error instead of a code
+        if query.get("error"):  # sent back with an error instead of a code
             raise external.SignInFailed(
                 f"{provider.label} did not sign you in: {reason}."
             ) from None
