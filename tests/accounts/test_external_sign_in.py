@@ -4,6 +4,7 @@ both providers' token and profile endpoints and records what the archive sent it
 from __future__ import annotations
 
 import json
+import socket
 import sys
 import threading
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from dandi_archive.db.models import ExternalAccount, User, UserStatus
 
 from ..web.helpers import Browser, make_account
 
+GITHUB_USER: object = {"id": 4242, "login": "jdoe", "name": "Jane From GitHub"}
 GITHUB_EMAILS = [
     {"email": "unverified@example.org", "primary": False, "verified": False},
     {"email": "jane@lab.example.org", "primary": True, "verified": True},
@@ -29,7 +31,7 @@ class Provider(BaseHTTPRequestHandler):
         pass
 
     def _json(self, body: object, status: int = 200) -> None:
-        data = json.dumps(body).encode()
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -44,6 +46,8 @@ class Provider(BaseHTTPRequestHandler):
         form = {k.decode(): v.decode() for k, v in form.items()}
         self.requests.append(("POST", self.path, form))
         secret_ok = form.get("client_secret") == "s3cret"
+        if form.get("code") == "crash":  # a gateway's error page
+            return self._json(b"<html>502 Bad Gateway</html>", 502)
         if self.path == "/login/oauth/access_token":  # GitHub: errors come with a 200
             if form.get("code") == "good" and secret_ok:
                 return self._json({"access_token": "gh-token", "token_type": "bearer"})
@@ -52,6 +56,8 @@ class Provider(BaseHTTPRequestHandler):
             return self._json(
                 {"access_token": "o", "orcid": "0000-0002-1825-0097", "name": "Josiah Carberry"}
             )
+        if self.path == "/oauth/token" and form.get("code") == "nobody":
+            return self._json({"access_token": "o", "token_type": "bearer"})
         return self._json({"error": "invalid_grant"}, 400)
 
     def do_GET(self) -> None:
@@ -59,7 +65,7 @@ class Provider(BaseHTTPRequestHandler):
         if self.headers.get("Authorization") != "Bearer gh-token":
             return self._json({"message": "Bad credentials"}, 401)
         if self.path == "/user":
-            return self._json({"id": 4242, "login": "jdoe", "name": "Jane From GitHub"})
+            return self._json(GITHUB_USER)
         if self.path == "/user/emails":
             return self._json(GITHUB_EMAILS)
         return self._json({}, 404)
@@ -230,3 +236,60 @@ def test_unconfigured_provider_is_a_404(make_api):
     api = make_api()
     assert Browser(api).get("/login/github").status_code == 404
     assert "Sign in with" not in Browser(api).get("/login").text
+
+
+def test_a_state_is_good_for_one_try(api):
+    web = Browser(api)
+    state = start(web, "github")
+    params = {"error": "temporarily_unavailable", "state": state}
+    assert web.get("/login/github/callback", params=params).status_code == 400
+    r = come_back(web, "github", state)  # the real answer, too late
+    assert r.status_code == 400 and "not started here" in r.text
+    state = start(web, "github")
+    assert come_back(web, "github", state).status_code == 303
+    assert "not started here" in come_back(web, "github", state).text
+
+
+@pytest.mark.parametrize(
+    ("profile", "message"),
+    [
+        (b"<html>rate limited</html>", "GitHub did not say who you are"),
+        (["not", "a", "profile"], "answer about you was not understood."),
+        ({"login": "jdoe"}, "answer about you was not understood."),
+        ({"id": 4242, "login": "jdoe", "name": {"first": "Jane"}}, "was not understood"),
+    ],
+)
+def test_an_unreadable_github_profile_is_a_400(api, monkeypatch, profile, message):
+    monkeypatch.setattr(sys.modules[__name__], "GITHUB_USER", profile)
+    web = Browser(api)
+    r = come_back(web, "github", start(web, "github"))
+    assert r.status_code == 400 and message in r.text
+    with api.archive.db.session() as session:
+        assert session.query(User).count() == 0
+
+
+@pytest.mark.parametrize(
+    ("provider", "code", "message"),
+    [
+        ("orcid", "nobody", "ORCID did not say who you are."),
+        ("orcid", "stale", "ORCID refused the sign-in: invalid_grant."),
+        ("github", "crash", "GitHub could not be reached"),
+        ("github", "", "GitHub did not sign you in: no authorization code."),
+    ],
+)
+def test_provider_errors_are_a_400(api, provider, code, message):
+    web = Browser(api)
+    r = come_back(web, provider, start(web, provider), code=code)
+    assert r.status_code == 400 and message in r.text
+    with api.archive.db.session() as session:
+        assert session.query(User).count() == 0
+
+
+def test_an_unreachable_provider_is_a_400(make_api):
+    with socket.socket() as probe:  # a port nobody listens on once closed
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    api = make_api(github_client_id="gh", github_client_secret="s3cret", github_url=closed)
+    web = Browser(api)
+    r = come_back(web, "github", start(web, "github"))
+    assert r.status_code == 400 and "GitHub could not be reached" in r.text

@@ -1,19 +1,23 @@
-"""Sign-in through GitHub or ORCID: the OAuth 2 authorization-code flow, and which
-archive account an outside identity belongs to.
+"""Sign-in through GitHub or ORCID: which providers are set up, who a person is by their
+provider's answers, and which archive account that outside identity belongs to.
 
-A provider is on when its client id and secret are configured. The person is sent to the
-provider with a one-time ``state``; the provider sends them back with a ``code``, which
-the archive exchanges (with its client secret) for an access token and then reads who
-they are. A new person gets an account waiting for approval, as with a password sign-up.
+A provider is on when its client id and secret are configured. The OAuth 2
+authorization-code flow itself (the redirect with a one-time ``state``, the ``code``
+exchanged with the client secret for an access token, the token on API calls) is
+authlib's; ``Provider.registration`` is how it is told about a provider, and
+web/external_sign_in.py drives it. A new person gets an account waiting for approval, as
+with a password sign-up.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlencode
+from typing import Any, Protocol
 
 import httpx
+from authlib.integrations.base_client import OAuthError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 
 from dandi_archive.accounts import users
@@ -36,6 +40,12 @@ class Identity:
     email: str | None  # only an address the provider has verified
 
 
+class ProviderApi(Protocol):
+    """What reading an identity needs of an authlib client: a GET carrying the token."""
+
+    async def get(self, url: str, *, token: Mapping[str, Any]) -> httpx.Response: ...
+
+
 @dataclass(frozen=True)
 class Provider:
     name: str  # in URLs: /login/github
@@ -47,48 +57,29 @@ class Provider:
     scope: str
     api_url: str = ""
 
-    def authorization_url(self, redirect_uri: str, state: str) -> str:
-        query = {
-            "client_id": self.client_id,
-            "redirect_uri": redirect_uri,
-            "response_type": "code",
-            "scope": self.scope,
-            "state": state,
-        }
-        return f"{self.authorize_url}?{urlencode(query)}"
-
-    def identity(self, code: str, redirect_uri: str) -> Identity:
-        """Exchange the code the person came back with for who they are."""
-        with httpx.Client(timeout=TIMEOUT, headers={"Accept": "application/json"}) as http:
-            token = self._exchange(http, code, redirect_uri)
-            if self.name == "github":
-                return _github_identity(http, self.api_url, token["access_token"])
-            return _orcid_identity(token)
-
-    def _exchange(self, http: httpx.Client, code: str, redirect_uri: str) -> dict[str, Any]:
-        form = {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": redirect_uri,
+    def registration(self) -> dict[str, Any]:
+        """The keyword arguments of authlib's ``OAuth.register`` for this provider."""
+        return {
+            "name": self.name,
             "client_id": self.client_id,
             "client_secret": self.client_secret,
+            "authorize_url": self.authorize_url,
+            "access_token_url": self.token_url,
+            "client_kwargs": {
+                "scope": self.scope,
+                # The secret in the form, not in Basic auth: what both providers document.
+                "token_endpoint_auth_method": "client_secret_post",
+                "timeout": TIMEOUT,
+            },
         }
-        try:
-            response = http.post(self.token_url, data=form)
-            body = response.json()
-        except (httpx.HTTPError, ValueError) as exc:
-            raise SignInFailed(f"{self.label} could not be reached ({exc}).") from None
-        # GitHub reports a bad code with 200 and an "error" field, others with a 4xx.
-        if response.is_error or not isinstance(body, dict) or "access_token" not in body:
-            detail = (
-                body.get("error_description") or body.get("error")
-                if isinstance(body, dict)
-                else None
-            )
-            raise SignInFailed(
-                f"{self.label} refused the sign-in: {detail or response.status_code}."
-            )
-        return body
+
+    async def identity(self, api: ProviderApi, token: Mapping[str, Any]) -> Identity:
+        """Who the person is, from the token they were given (and the provider's API)."""
+        if not token.get("access_token"):
+            raise SignInFailed(f"{self.label} refused the sign-in: no access token.")
+        if self.name == "github":
+            return await _github_identity(api, self.api_url, token)
+        return _orcid_identity(token)
 
 
 def providers(settings: Settings) -> dict[str, Provider]:
@@ -123,35 +114,55 @@ def configured(settings: Settings) -> list[Provider]:
     return list(providers(settings).values())
 
 
-def _github_identity(http: httpx.Client, api_url: str, access_token: str) -> Identity:
-    headers = {"Authorization": f"Bearer {access_token}"}
+class _GitHubUser(BaseModel):
+    id: int
+    login: str = ""
+    name: str | None = None
+
+
+class _GitHubEmail(BaseModel):
+    email: str
+    primary: bool = False
+    verified: bool = False
+
+
+class _OrcidToken(BaseModel):
+    orcid: str = Field(min_length=1)
+    name: str | None = None
+
+
+_GITHUB_EMAILS = TypeAdapter(list[_GitHubEmail])
+
+
+async def _github_identity(api: ProviderApi, api_url: str, token: Mapping[str, Any]) -> Identity:
     try:
-        profile = http.get(f"{api_url}/user", headers=headers).raise_for_status().json()
-        emails = http.get(f"{api_url}/user/emails", headers=headers).raise_for_status().json()
-    except (httpx.HTTPError, ValueError) as exc:
+        profile = (await api.get(f"{api_url}/user", token=token)).raise_for_status().json()
+        emails = (await api.get(f"{api_url}/user/emails", token=token)).raise_for_status().json()
+    except (httpx.HTTPError, OAuthError, ValueError) as exc:
         raise SignInFailed(f"GitHub did not say who you are ({exc}).") from None
     try:
-        # The primary address if verified, else any verified one: never an unverified
-        # one, since an address is what an existing account is recognised by.
-        verified = [e for e in emails if e.get("verified")]
-        verified.sort(key=lambda e: not e.get("primary"))
-        return Identity(
-            provider="github",
-            subject=str(profile["id"]),
-            name=profile.get("name") or profile.get("login") or "",
-            email=verified[0]["email"] if verified else None,
-        )
-    except (KeyError, TypeError, AttributeError):
+        user = _GitHubUser.model_validate(profile)
+        addresses = _GITHUB_EMAILS.validate_python(emails)
+    except ValidationError:
         raise SignInFailed("GitHub's answer about you was not understood.") from None
-
-
-def _orcid_identity(token: dict[str, Any]) -> Identity:
-    # ORCID names the person in the token response itself; it gives out no address.
-    if not token.get("orcid"):
-        raise SignInFailed("ORCID did not say who you are.")
+    # The primary address if verified, else any verified one: never an unverified one,
+    # since an address is what an existing account is recognised by.
+    verified = sorted((e for e in addresses if e.verified), key=lambda e: not e.primary)
     return Identity(
-        provider="orcid", subject=token["orcid"], name=token.get("name") or "", email=None
+        provider="github",
+        subject=str(user.id),
+        name=user.name or user.login,
+        email=verified[0].email if verified else None,
     )
+
+
+def _orcid_identity(token: Mapping[str, Any]) -> Identity:
+    # ORCID names the person in the token response itself; it gives out no address.
+    try:
+        answer = _OrcidToken.model_validate(dict(token))
+    except ValidationError:
+        raise SignInFailed("ORCID did not say who you are.") from None
+    return Identity(provider="orcid", subject=answer.orcid, name=answer.name or "", email=None)
 
 
 def account_for(session: Session, identity: Identity, signed_in: User | None) -> User:
