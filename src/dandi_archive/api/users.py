@@ -38,6 +38,6 @@ def me(user: UserDep) -> UserOut:
 
 @router.get("/users/search/", response_model=list[UserOut], summary="Find approved users")
 def search(session: SessionDep, user: UserDep, username: str = "") -> list[UserOut]:
-    if user is None:
-        raise NotAuthenticated()
+    # Pending accounts read like anonymous callers, who may not list accounts either.
+    require_approved(user)
     return [UserOut(**users.describe_user(u)) for u in users.search_users(session, username)]
