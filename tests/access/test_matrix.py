@@ -41,10 +41,11 @@ from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from dandi_archive.accounts import registration as accounts
+from dandi_archive.accounts import users
 from dandi_archive.app import create_app
 from dandi_archive.archive import build_archive
 from dandi_archive.db.models import User, UserStatus
-from dandi_archive.services import accounts, users
 
 from ..conftest import BACKENDS, make_settings
 from ..helpers import DANDISET_METADATA, ApiClient, dandi_etag, md5_base64
@@ -804,22 +805,21 @@ def raw_get(app: Any, raw_path: str) -> tuple[int, bytes]:
     return status, bytes(body)
 
 
-def bucket_spelling(spelling: str, *, fails_now: bool = False) -> Any:
-    marks = [pytest.mark.xfail(strict=True, reason="fixed on branch bucket")] if fails_now else []
-    return pytest.param(spelling, id=spelling, marks=marks)
+def bucket_spelling(spelling: str) -> Any:
+    return pytest.param(spelling, id=spelling)
 
 
 # {blob}: the embargoed blob's key (blobs/abc/def/<id>); {zarr}: its Zarr's id.
 BUCKET_SPELLINGS = (
     bucket_spelling("{blob}"),
     bucket_spelling("zarr/{zarr}/0/0"),
-    bucket_spelling("{blob_double_slash}", fails_now=True),
-    bucket_spelling("./{blob}", fails_now=True),
-    bucket_spelling("x/../{blob}", fails_now=True),
-    bucket_spelling("zarr/%2e%2e/{blob}", fails_now=True),
-    bucket_spelling("zarr//{zarr}/0/0", fails_now=True),
-    bucket_spelling("zarr/./{zarr}/0/0", fails_now=True),
-    bucket_spelling("blobs/../zarr/{zarr}/0/0", fails_now=True),
+    bucket_spelling("{blob_double_slash}"),
+    bucket_spelling("./{blob}"),
+    bucket_spelling("x/../{blob}"),
+    bucket_spelling("zarr/%2e%2e/{blob}"),
+    bucket_spelling("zarr//{zarr}/0/0"),
+    bucket_spelling("zarr/./{zarr}/0/0"),
+    bucket_spelling("blobs/../zarr/{zarr}/0/0"),
 )
 
 
