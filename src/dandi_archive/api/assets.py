@@ -1,8 +1,15 @@
-"""Assets: nested under a version (``…/versions/{v}/assets/``) and by id (``/api/assets/``)."""
+"""Assets: nested under a version (``…/versions/{v}/assets/``) and by id (``/api/assets/``).
+
+The read routes both URL forms have (metadata, info, download) are written once, in
+:func:`add_read_routes`: each form only says how it finds the asset (a dependency giving
+a :class:`Found`) and keeps its own route names, so the operation ids stay as they were.
+"""
 
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -17,7 +24,7 @@ from dandi_archive.assets.assets import dandisets_of_asset
 from dandi_archive.dandisets import stats
 from dandi_archive.dandisets.dandisets import get_dandiset
 from dandi_archive.dandisets.versions import get_readable_version
-from dandi_archive.db.models import Asset, Dandiset
+from dandi_archive.db.models import Asset, Dandiset, Version
 from dandi_archive.errors import BadRequest, Conflict
 from dandi_archive.instance import Archive
 
@@ -25,6 +32,56 @@ router = APIRouter(prefix="/api/dandisets/{dandiset_id}/versions/{version}/asset
 REDIRECT: dict[int | str, dict] = {302: {"description": "To the file's bytes (Location)"}}
 by_id = APIRouter(prefix="/api/assets", tags=["assets"])
 PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+@dataclass(frozen=True)
+class Found:
+    """An asset the caller may read, found through either URL form."""
+
+    asset: Asset
+    embargoed: bool
+    dandiset: Dandiset | None  # the Dandiset named in the URL; None for /api/assets/{id}/
+
+
+def readable_version(
+    session: SessionDep, user: UserDep, dandiset_id: str, version: str
+) -> tuple[Dandiset, Version]:
+    """The version named in the URL, if the caller may read it."""
+    return get_readable_version(session, user, dandiset_id, version)
+
+
+@dataclass(frozen=True)
+class AssetAddress:
+    """The path parameters naming an asset of a version."""
+
+    dandiset_id: str
+    version: str
+    asset_id: str
+
+
+def asset_address(dandiset_id: str, version: str, asset_id: str) -> AssetAddress:
+    """A dependency, so the routes list the path parameters in URL order."""
+    return AssetAddress(dandiset_id, version, asset_id)
+
+
+AddressDep = Annotated[AssetAddress, Depends(asset_address)]
+
+
+def asset_in_version(session: SessionDep, user: UserDep, address: AddressDep) -> Found:
+    """An asset of a version the caller may read."""
+    dandiset, found = get_readable_version(session, user, address.dandiset_id, address.version)
+    asset = service.get_asset_in_version(session, found, address.asset_id)
+    return Found(asset, is_embargoed(dandiset), dandiset)
+
+
+def asset_by_id(session: SessionDep, user: UserDep, asset_id: str) -> Found:
+    """An asset by id alone, if the caller may read it (see get_readable_asset)."""
+    asset, embargoed = service.get_readable_asset(session, user, asset_id)
+    return Found(asset, embargoed, None)
+
+
+VersionDep = Annotated[tuple[Dandiset, Version], Depends(readable_version)]
+InVersionDep = Annotated[Found, Depends(asset_in_version)]
 
 
 def is_embargoed(dandiset: Dandiset) -> bool:
@@ -55,6 +112,14 @@ def asset_out(
         modified=asset.modified,
         metadata=full_metadata(archive, session, asset, embargoed) if session else None,
     )
+
+
+def written_asset_out(
+    archive: Archive, session: Session, dandiset_id: str, asset: Asset
+) -> AssetOut:
+    """The answer to adding or replacing an asset of a draft: the asset as stored."""
+    embargoed = is_embargoed(get_dandiset(session, dandiset_id))
+    return asset_out(archive, asset, session=session, embargoed=embargoed)
 
 
 def download_redirect(
@@ -92,6 +157,62 @@ def count_download(
     stats.count_download(archive, [d.id for d in dandisets])
 
 
+# -- the read routes of both URL forms --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReadRouteNames:
+    """What differs between the two forms' read routes: the names (the operation ids are
+    made from them) and, kept as they were published, the info route's methods and title."""
+
+    metadata: str
+    info: str
+    download: str
+    info_methods: tuple[str, ...]
+    info_summary: str
+
+
+def add_read_routes(target: APIRouter, locate: Callable[..., Found], names: ReadRouteNames) -> None:
+    """Register metadata, info and download on ``target``, finding the asset with the
+    dependency ``locate`` (whose parameters become the routes' path parameters)."""
+    # ``Depends`` as a default, not in ``Annotated``: these functions are local, and the
+    # module's postponed annotations are resolved in its globals, where ``locate`` is not.
+
+    @target.get("/{asset_id}/", summary="Full metadata of an asset", name=names.metadata)
+    def metadata(
+        archive: ArchiveDep, session: SessionDep, found: Found = Depends(locate)
+    ) -> dict[str, Any]:
+        return full_metadata(archive, session, found.asset, found.embargoed)
+
+    @target.api_route(
+        "/{asset_id}/info/",
+        methods=list(names.info_methods),
+        response_model=AssetOut,
+        summary=names.info_summary,
+        name=names.info,
+    )
+    def info(archive: ArchiveDep, session: SessionDep, found: Found = Depends(locate)) -> AssetOut:
+        return asset_out(archive, found.asset, session=session, embargoed=found.embargoed)
+
+    @target.api_route(
+        "/{asset_id}/download/",
+        methods=["GET", "HEAD"],
+        summary="Download (redirect)",
+        responses=REDIRECT,
+        name=names.download,
+    )
+    def download(
+        request: Request,
+        archive: ArchiveDep,
+        session: SessionDep,
+        found: Found = Depends(locate),
+        content_disposition: Literal["attachment", "inline"] = "attachment",
+    ) -> RedirectResponse:
+        response = download_redirect(archive, found.asset, content_disposition)
+        count_download(archive, request, session, found.asset, found.dandiset)
+        return response
+
+
 # -- nested under a version -----------------------------------------------------------------
 
 
@@ -102,9 +223,7 @@ def list_assets(
     request: Request,
     archive: ArchiveDep,
     session: SessionDep,
-    user: UserDep,
-    dandiset_id: str,
-    version: str,
+    readable: VersionDep,
     params: PageDep,
     path: str | None = Query(None, description="Path prefix (or the exact path of one asset)"),
     glob: str | None = Query(None, description="Pattern over paths; '*' and '?' are wildcards"),
@@ -114,7 +233,7 @@ def list_assets(
         None, description="path (default), created or modified; '-' reverses"
     ),
 ) -> JSONResponse:
-    dandiset, found = get_readable_version(session, user, dandiset_id, version)
+    dandiset, found = readable
     page = service.list_assets(
         session,
         found,
@@ -154,8 +273,7 @@ def create_asset(
     asset = service.add_asset(
         archive, session, user, dandiset_id, version, body.metadata, body.blob_id, body.zarr_id
     )
-    embargoed = is_embargoed(get_dandiset(session, dandiset_id))
-    return asset_out(archive, asset, session=session, embargoed=embargoed)
+    return written_asset_out(archive, session, dandiset_id, asset)
 
 
 @router.get("/paths/", response_model=Page[PathEntryOut], summary="Folders and files in a folder")
@@ -163,13 +281,11 @@ def list_paths(
     request: Request,
     archive: ArchiveDep,
     session: SessionDep,
-    user: UserDep,
-    dandiset_id: str,
-    version: str,
+    readable: VersionDep,
     params: PageDep,
     path_prefix: str = Query("", description="Folder to list; empty for the root"),
 ) -> dict:
-    _, found = get_readable_version(session, user, dandiset_id, version)
+    _, found = readable
     count, entries = service.list_folder(session, found, path_prefix, params.page, params.page_size)
     results = [
         PathEntryOut(
@@ -188,140 +304,64 @@ def list_paths(
     return paginated(request, params, count, results, params.offset + len(results) < count)
 
 
-@router.get("/{asset_id}/", summary="Full metadata of an asset")
-def get_asset_metadata(
-    archive: ArchiveDep,
-    session: SessionDep,
-    user: UserDep,
-    dandiset_id: str,
-    version: str,
-    asset_id: str,
-) -> dict[str, Any]:
-    dandiset, found = get_readable_version(session, user, dandiset_id, version)
-    asset = service.get_asset_in_version(session, found, asset_id)
-    return full_metadata(archive, session, asset, is_embargoed(dandiset))
+add_read_routes(
+    router,
+    asset_in_version,
+    ReadRouteNames(
+        metadata="get_asset_metadata",
+        info="get_asset_info",
+        download="download_nested",
+        info_methods=("GET",),
+        info_summary="An asset with its metadata",
+    ),
+)
 
 
 @router.put("/{asset_id}/", response_model=AssetOut, summary="Replace an asset of the draft")
 def update_asset(
-    archive: ArchiveDep,
-    session: SessionDep,
-    user: UserDep,
-    dandiset_id: str,
-    version: str,
-    asset_id: str,
-    body: AssetWrite,
+    archive: ArchiveDep, session: SessionDep, user: UserDep, address: AddressDep, body: AssetWrite
 ) -> AssetOut:
     asset = service.update_asset(
         archive,
         session,
         user,
-        dandiset_id,
-        version,
-        asset_id,
+        address.dandiset_id,
+        address.version,
+        address.asset_id,
         body.metadata,
         body.blob_id,
         body.zarr_id,
     )
-    embargoed = is_embargoed(get_dandiset(session, dandiset_id))
-    return asset_out(archive, asset, session=session, embargoed=embargoed)
+    return written_asset_out(archive, session, address.dandiset_id, asset)
 
 
 @router.delete("/{asset_id}/", status_code=204, summary="Remove an asset from the draft")
 def delete_asset(
-    archive: ArchiveDep,
-    session: SessionDep,
-    user: UserDep,
-    dandiset_id: str,
-    version: str,
-    asset_id: str,
+    archive: ArchiveDep, session: SessionDep, user: UserDep, address: AddressDep
 ) -> Response:
+    dandiset_id, version, asset_id = address.dandiset_id, address.version, address.asset_id
     service.remove_asset(archive, session, user, dandiset_id, version, asset_id)
     return Response(status_code=204)
 
 
-@router.get("/{asset_id}/info/", response_model=AssetOut, summary="An asset with its metadata")
-def get_asset_info(
-    archive: ArchiveDep,
-    session: SessionDep,
-    user: UserDep,
-    dandiset_id: str,
-    version: str,
-    asset_id: str,
-) -> AssetOut:
-    dandiset, found = get_readable_version(session, user, dandiset_id, version)
-    asset = service.get_asset_in_version(session, found, asset_id)
-    return asset_out(archive, asset, session=session, embargoed=is_embargoed(dandiset))
-
-
 @router.get("/{asset_id}/validation/", response_model=AssetValidation, summary="Validation state")
-def get_asset_validation(
-    session: SessionDep, user: UserDep, dandiset_id: str, version: str, asset_id: str
-) -> AssetValidation:
-    _, found = get_readable_version(session, user, dandiset_id, version)
-    asset = service.get_asset_in_version(session, found, asset_id)
+def get_asset_validation(found: InVersionDep) -> AssetValidation:
+    asset = found.asset
     return AssetValidation(
         status=asset.status.value, validation_errors=asset.validation_errors or []
     )
 
 
-@router.api_route(
-    "/{asset_id}/download/",
-    methods=["GET", "HEAD"],
-    summary="Download (redirect)",
-    responses=REDIRECT,
-)
-def download_nested(
-    request: Request,
-    archive: ArchiveDep,
-    session: SessionDep,
-    user: UserDep,
-    dandiset_id: str,
-    version: str,
-    asset_id: str,
-    content_disposition: Literal["attachment", "inline"] = "attachment",
-) -> RedirectResponse:
-    dandiset, found = get_readable_version(session, user, dandiset_id, version)
-    asset = service.get_asset_in_version(session, found, asset_id)
-    response = download_redirect(archive, asset, content_disposition)
-    count_download(archive, request, session, asset, dandiset)
-    return response
-
-
 # -- by asset id ----------------------------------------------------------------------------
 
-
-@by_id.get("/{asset_id}/", summary="Full metadata of an asset")
-def asset_metadata(
-    archive: ArchiveDep, session: SessionDep, user: UserDep, asset_id: str
-) -> dict[str, Any]:
-    asset, embargoed = service.get_readable_asset(session, user, asset_id)
-    return full_metadata(archive, session, asset, embargoed)
-
-
-@by_id.api_route(
-    "/{asset_id}/info/", methods=["GET", "HEAD"], response_model=AssetOut, summary="Asset"
+add_read_routes(
+    by_id,
+    asset_by_id,
+    ReadRouteNames(
+        metadata="asset_metadata",
+        info="asset_info",
+        download="asset_download",
+        info_methods=("GET", "HEAD"),
+        info_summary="Asset",
+    ),
 )
-def asset_info(archive: ArchiveDep, session: SessionDep, user: UserDep, asset_id: str) -> AssetOut:
-    asset, embargoed = service.get_readable_asset(session, user, asset_id)
-    return asset_out(archive, asset, session=session, embargoed=embargoed)
-
-
-@by_id.api_route(
-    "/{asset_id}/download/",
-    methods=["GET", "HEAD"],
-    summary="Download (redirect)",
-    responses=REDIRECT,
-)
-def asset_download(
-    request: Request,
-    archive: ArchiveDep,
-    session: SessionDep,
-    user: UserDep,
-    asset_id: str,
-    content_disposition: Literal["attachment", "inline"] = "attachment",
-) -> RedirectResponse:
-    asset, _ = service.get_readable_asset(session, user, asset_id)
-    response = download_redirect(archive, asset, content_disposition)
-    count_download(archive, request, session, asset, None)
-    return response
