@@ -1,7 +1,8 @@
-"""Helpers shared by the benchmark scripts: ports, the server process, memory sampling.
+"""Helpers shared by the benchmark scripts: the server process, memory sampling.
 
 Not a benchmark itself. Everything here uses only the standard library (memory is read
-from ``/proc``), so the scripts run with the project's own virtualenv and nothing else.
+from ``/proc``) and the archive's own package (a free port, from dandi_archive.testing, as
+the tests use), so the scripts run with the project's own virtualenv and nothing else.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -21,19 +21,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from dandi_archive.testing import free_port
+
 MiB = 2**20
 GiB = 2**30
-RESERVED_PORTS = {8000}  # used by someone else on this machine
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now (never one of RESERVED_PORTS)."""
-    while True:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        if port not in RESERVED_PORTS:
-            return port
 
 
 def venv_tool(name: str) -> str:

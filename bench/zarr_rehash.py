@@ -21,11 +21,9 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import hashlib
-import logging
-import os
 import shutil
-import socket
 import tempfile
 import time
 import uuid
@@ -43,6 +41,7 @@ from dandi_archive.config import Settings
 from dandi_archive.dandisets import dandisets
 from dandi_archive.db.migrate import upgrade
 from dandi_archive.db.models import User, Zarr, ZarrDirectory, ZarrFile
+from dandi_archive.testing import moto_server, s3_settings
 from dandi_archive.zarr import ingest as zarr_ingest
 from dandi_archive.zarr import tree as zarr_tree
 from dandi_archive.zarr import zarrs
@@ -135,35 +134,21 @@ def settings_for(backend: str, work: Path) -> tuple[Settings, Callable[[], None]
     if backend == "embedded":
         upgrade(f"sqlite:///{work / 'archive.sqlite3'}")
         return Settings(data_dir=work), lambda: None
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
-
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    moto = contextlib.ExitStack()
+    endpoint = moto.enter_context(moto_server())
     name = f"zarr_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(f"{PG}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     upgrade(f"{PG}/{name}")
     settings = Settings(
-        data_dir=work,
-        database_url=f"{PG}/{name}",
-        s3_bucket="zarr-bench",
-        s3_endpoint_url=f"http://127.0.0.1:{port}",
-        s3_access_key_id="testing",
-        s3_secret_access_key="testing",
+        data_dir=work, database_url=f"{PG}/{name}", **s3_settings(endpoint, "zarr-bench")
     )
 
     def cleanup() -> None:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        server.stop()
+        moto.close()
 
     return settings, cleanup
 

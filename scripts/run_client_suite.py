@@ -121,31 +121,20 @@ def moto_s3(enabled: bool) -> Iterator[dict[str, str]]:
         yield {}
         return
     import boto3
-    from moto.server import ThreadedMotoServer
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
+    from dandi_archive.testing import moto_server, s3_settings
+
+    with moto_server() as endpoint:
+        settings = s3_settings(endpoint, "dandi-dandisets")
         s3 = boto3.client(
             "s3",
             endpoint_url=endpoint,
             region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
+            aws_access_key_id=settings["s3_access_key_id"],
+            aws_secret_access_key=settings["s3_secret_access_key"],
         )
-        s3.create_bucket(Bucket="dandi-dandisets")
-        yield {
-            "DANDI_ARCHIVE_S3_BUCKET": "dandi-dandisets",
-            "DANDI_ARCHIVE_S3_ENDPOINT_URL": endpoint,
-            "DANDI_ARCHIVE_S3_ACCESS_KEY_ID": "testing",
-            "DANDI_ARCHIVE_S3_SECRET_ACCESS_KEY": "testing",
-        }
-    finally:
-        server.stop()
+        s3.create_bucket(Bucket=settings["s3_bucket"])
+        yield {f"DANDI_ARCHIVE_{name.upper()}": value for name, value in settings.items()}
 
 
 def create_admin(env: dict[str, str], data_dir: Path) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +24,7 @@ from dandi_archive.config import Settings
 from dandi_archive.db.migrate import upgrade
 from dandi_archive.db.models import Base
 from dandi_archive.instance import Archive
+from dandi_archive.testing import free_port, moto_server, s3_settings
 
 from .helpers import ApiClient
 
@@ -32,12 +32,7 @@ PG_SERVER = os.environ.get(
     "DANDI_ARCHIVE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432"
 )
 BACKENDS = ("embedded", "postgres-s3")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+__all__ = ["free_port", "make_settings"]  # other test modules import these from here
 
 
 @pytest.fixture(scope="session")
@@ -65,15 +60,8 @@ def postgres_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 def _empty_postgres(url: str) -> None:
@@ -96,16 +84,7 @@ def make_settings(
     _empty_postgres(url)
     endpoint = request.getfixturevalue("moto_endpoint")
     bucket = f"dandi-test-{uuid.uuid4().hex[:12]}"
-    settings = Settings(
-        data_dir=data_dir,
-        database_url=url,
-        s3_bucket=bucket,
-        s3_endpoint_url=endpoint,
-        s3_access_key_id="testing",
-        s3_secret_access_key="testing",
-        **extra,
-    )
-    return settings
+    return Settings(data_dir=data_dir, database_url=url, **s3_settings(endpoint, bucket), **extra)
 
 
 @pytest.fixture(params=BACKENDS)
