@@ -274,9 +274,7 @@ def add_asset(
     change = _new_content(
         archive, session, user, identifier, version_id, metadata, blob_id, zarr_id
     )
-    asset = _insert(archive, session, change.draft, change.path, change.metadata, change.content)
-    _version_changed(archive, session, change.dandiset, change.draft)
-    return asset
+    return _put(archive, session, change)
 
 
 def update_asset(
@@ -302,6 +300,10 @@ def update_asset(
     ):
         return old
     _detach(session, change.draft, old)
+    return _put(archive, session, change)
+
+
+def _put(archive: Archive, session: Session, change: _Change) -> Asset:
     asset = _insert(archive, session, change.draft, change.path, change.metadata, change.content)
     _version_changed(archive, session, change.dandiset, change.draft)
     return asset
