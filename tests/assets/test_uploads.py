@@ -212,6 +212,9 @@ def test_tampered_or_foreign_storage_urls_are_refused(api):
     dandiset = api.create_dandiset(key)
     init = initialize(api, key, dandiset, b"data").json()
     url = init["parts"][0]["upload_url"]
-    assert api.put(url[:-2] + "xx", content=b"data").status_code == 403
+    # One character inside the signature (the last one's low bits are padding, which a
+    # base64 decoder may ignore, so changing it need not change the signature).
+    changed = "A" if url[-6] != "A" else "B"
+    assert api.put(url[:-6] + changed + url[-5:], content=b"data").status_code == 403
     assert api.put(url, content=b"dat").status_code == 400  # too short
     assert api.put(url, content=b"data!").status_code == 400  # too long
