@@ -22,6 +22,8 @@ from dandi_archive.api import (
     guard,
     info,
     search,
+    stars,
+    stats,
     uploads,
     users,
     versions,
@@ -81,7 +83,7 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
         allow_headers=["*"],
         expose_headers=["Location", "ETag", "Content-Range"],
     )
-    for module in (info, users, dandisets, versions, uploads, admin, zarr, search):
+    for module in (info, users, dandisets, versions, uploads, admin, zarr, search, stars, stats):
         app.include_router(module.router)
     app.include_router(assets.router)
     app.include_router(assets.by_id)

@@ -210,6 +210,7 @@ TABLE: tuple[Row, ...] = (
     Row("GET", "/api/users/me/", "401 ok 401 ok ok ok"),
     Row("GET", "/api/users/search/", APPROVED, body=lambda w, r, t: {"params": {"username": "ol"}}),
     Row("GET", "/api/admin/fixity/", ADMIN),
+    Row("GET", "/api/stats/", PUBLIC),  # counts only, embargoed Dandisets included
     # -- API: Dandisets -----------------------------------------------------------------
     Row("GET", "/api/dandisets/", KEYED),
     Row("POST", "/api/dandisets/", APPROVED, body=new_dandiset_body),
@@ -222,6 +223,9 @@ TABLE: tuple[Row, ...] = (
         embargoed="401 no 401 no ok ok",
         fresh="dandiset",
     ),
+    # Stars: approved accounts, on what they may read (upstream's rule).
+    Row("POST", D + "/star/", open=APPROVED, embargoed="401 no 401 no ok ok"),
+    Row("DELETE", D + "/star/", open=APPROVED, embargoed="401 no 401 no ok ok"),
     Row("GET", D + "/users/", **READ),
     Row("PUT", D + "/users/", **CHANGE, body=owners_body),
     Row("GET", D + "/uploads/", **CHANGE),

@@ -25,8 +25,9 @@ from dandi_archive.api.schemas import (
 )
 from dandi_archive.assets import uploads
 from dandi_archive.dandisets import dandisets as service
+from dandi_archive.dandisets import stars
 from dandi_archive.dandisets.folders import version_totals
-from dandi_archive.db.models import Dandiset, Upload, Version
+from dandi_archive.db.models import Dandiset, Upload, User, Version
 from dandi_archive.embargo import lifting as embargo
 from dandi_archive.errors import BadRequest
 
@@ -44,11 +45,13 @@ def active_uploads(session: Session, dandiset_ids: list[int]) -> dict[int, int]:
 
 
 def dandisets_out(
-    session: Session, dandisets: list[Dandiset], *, detail: bool
+    session: Session, dandisets: list[Dandiset], user: User | None, *, detail: bool
 ) -> list[DandisetOut]:
-    """Dandisets with their draft and newest published version, in a fixed few queries."""
+    """Dandisets with their draft and newest published version and their stars, in a
+    fixed few queries."""
     ids = [d.id for d in dandisets]
     drafts, published = service.versions_for_listing(session, ids)
+    star_infos = stars.star_infos(session, ids, user)
     totals = version_totals(session, [v.id for v in [*drafts.values(), *published.values()]])
     uploads_by_id = active_uploads(session, ids) if detail else {}
 
@@ -67,7 +70,7 @@ def dandisets_out(
         contact_source = (newest or draft).metadata_ if (newest or draft) else {}
         out.append(
             DandisetOut(
-                **dandiset_summary(dandiset, contact_source).model_dump(),
+                **dandiset_summary(dandiset, contact_source, star_infos[dandiset.id]).model_dump(),
                 most_recent_published_version=describe(newest),
                 draft_version=describe(draft),
             )
@@ -85,8 +88,11 @@ def list_dandisets(
     empty: bool = Query(True, description="false: leave out Dandisets without files"),
     embargoed: bool = Query(False, description="true: include embargoed Dandisets you own"),
     user_filter: str | None = Query(None, alias="user", description="'me': only yours"),
+    starred: bool = Query(False, description="true: only the Dandisets you starred"),
     search: str | None = Query(None, description="Words that must all appear in the metadata"),
-    ordering: str | None = Query(None, description="id, name, modified or size; '-' reverses"),
+    ordering: str | None = Query(
+        None, description="id, name, modified, size or stars; '-' reverses"
+    ),
 ) -> dict:
     if user_filter not in (None, "me"):
         raise BadRequest("The only supported value of 'user' is 'me'.")
@@ -96,13 +102,14 @@ def list_dandisets(
         empty=empty,
         embargoed=embargoed,
         mine=user_filter == "me",
+        starred=starred,
         search=search,
         ordering=ordering,
     )
     stmt = service.query_dandisets(session, query)
     count = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     dandisets = list(session.scalars(stmt.offset(params.offset).limit(params.page_size)))
-    results = dandisets_out(session, dandisets, detail=False)
+    results = dandisets_out(session, dandisets, user, detail=False)
     return paginated(request, params, count, results, params.offset + len(results) < count)
 
 
@@ -124,13 +131,13 @@ def create_dandiset(
         embargo=embargo,
         embargo_end_date=embargo_end_date,
     )
-    return dandisets_out(session, [dandiset], detail=True)[0]
+    return dandisets_out(session, [dandiset], user, detail=True)[0]
 
 
 @router.get("/{dandiset_id}/", response_model=DandisetOut, summary="A Dandiset")
 def get_dandiset(session: SessionDep, user: UserDep, dandiset_id: str) -> DandisetOut:
     dandiset = service.get_readable_dandiset(session, dandiset_id, user)
-    return dandisets_out(session, [dandiset], detail=True)[0]
+    return dandisets_out(session, [dandiset], user, detail=True)[0]
 
 
 @router.delete("/{dandiset_id}/", status_code=204, summary="Delete a Dandiset never published")

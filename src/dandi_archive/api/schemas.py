@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from dandi_archive.dandisets.metadata import contact_person
+from dandi_archive.dandisets.stars import StarInfo
 from dandi_archive.db.models import Dandiset, User, Version
 
 # -- requests --------------------------------------------------------------------------
@@ -86,8 +87,19 @@ class DandisetSummary(BaseModel):
     modified: datetime
     contact_person: str
     embargo_status: str
-    star_count: int = 0
-    is_starred: bool = False
+    star_count: int
+    is_starred: bool = Field(description="Whether the caller starred it (false if anonymous)")
+
+
+class StarCount(BaseModel):
+    count: int = Field(description="Stars the Dandiset now has")
+
+
+class StatsOut(BaseModel):
+    dandiset_count: int = Field(description="Every Dandiset, embargoed ones included")
+    published_dandiset_count: int = Field(description="Dandisets with a published version")
+    user_count: int = Field(description="Approved accounts")
+    size: int = Field(description="Bytes of the distinct blobs and Zarrs in some version")
 
 
 class VersionDetail(VersionSummary):
@@ -245,13 +257,17 @@ def version_detail(version: Version, totals: tuple[int, int], active_uploads: in
     )
 
 
-def dandiset_summary(dandiset: Dandiset, contact_metadata: dict[str, Any]) -> DandisetSummary:
+def dandiset_summary(
+    dandiset: Dandiset, contact_metadata: dict[str, Any], stars: StarInfo
+) -> DandisetSummary:
     return DandisetSummary(
         identifier=dandiset.identifier,
         created=dandiset.created,
         modified=dandiset.modified,
         contact_person=contact_person(contact_metadata),
         embargo_status=dandiset.embargo_status.value,
+        star_count=stars.count,
+        is_starred=stars.starred,
     )
 
 

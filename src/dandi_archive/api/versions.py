@@ -19,12 +19,12 @@ from dandi_archive.api.schemas import (
     dandiset_summary,
     version_detail,
 )
-from dandi_archive.dandisets import dois
+from dandi_archive.dandisets import dois, stars
 from dandi_archive.dandisets import metadata as md
 from dandi_archive.dandisets import versions as service
 from dandi_archive.dandisets.dandisets import get_readable_dandiset
 from dandi_archive.dandisets.folders import version_totals
-from dandi_archive.db.models import Dandiset, Version
+from dandi_archive.db.models import Dandiset, User, Version
 from dandi_archive.errors import MethodNotAllowed
 from dandi_archive.publishing import publish
 
@@ -32,19 +32,22 @@ router = APIRouter(prefix="/api/dandisets/{dandiset_id}/versions", tags=["versio
 
 
 def version_items(
-    session: Session, dandiset: Dandiset, versions: list[Version]
+    session: Session, dandiset: Dandiset, versions: list[Version], user: User | None
 ) -> list[VersionListItem]:
     totals = version_totals(session, [v.id for v in versions])
     uploads = active_uploads(session, [dandiset.id]).get(dandiset.id, 0)
-    summary = dandiset_summary(dandiset, versions[-1].metadata_ if versions else {})
+    star_info = stars.star_infos(session, [dandiset.id], user)[dandiset.id]
+    summary = dandiset_summary(dandiset, versions[-1].metadata_ if versions else {}, star_info)
     return [
         VersionListItem(**version_detail(v, totals[v.id], uploads).model_dump(), dandiset=summary)
         for v in versions
     ]
 
 
-def version_info(session: Session, dandiset: Dandiset, version: Version) -> VersionInfo:
-    item = version_items(session, dandiset, [version])[0]
+def version_info(
+    session: Session, dandiset: Dandiset, version: Version, user: User | None
+) -> VersionInfo:
+    item = version_items(session, dandiset, [version], user)[0]
     return VersionInfo(
         **item.model_dump(),
         asset_validation_errors=service.asset_validation_errors(session, version),
@@ -68,7 +71,7 @@ def list_versions(
     query = service.list_versions(session, dandiset, order)
     count = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     versions = list(session.scalars(query.offset(params.offset).limit(params.page_size)))
-    results = version_items(session, dandiset, versions)
+    results = version_items(session, dandiset, versions, user)
     return paginated(request, params, count, results, params.offset + len(results) < count)
 
 
@@ -92,7 +95,7 @@ def update_version(
     draft = service.update_draft_metadata(
         archive, session, user, dandiset_id, version, body.name, body.metadata
     )
-    return version_info(session, draft.dandiset, draft)
+    return version_info(session, draft.dandiset, draft, user)
 
 
 @router.post(
@@ -129,4 +132,4 @@ def get_version_info(
     session: SessionDep, user: UserDep, dandiset_id: str, version: str
 ) -> VersionInfo:
     dandiset, found = service.get_readable_version(session, user, dandiset_id, version)
-    return version_info(session, dandiset, found)
+    return version_info(session, dandiset, found, user)

@@ -16,7 +16,7 @@ from dandi_archive.access.permissions import (
     require_readable,
     visible_to_user,
 )
-from dandi_archive.dandisets import dois, folders
+from dandi_archive.dandisets import dois, folders, stars
 from dandi_archive.dandisets import metadata as md
 from dandi_archive.db.models import (
     Asset,
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from dandi_archive.instance import Archive
 
 IDENTIFIER = re.compile(r"^(?:[A-Z][-A-Z]*:)?(\d{6})$")
-ORDERINGS = ("id", "name", "modified", "size")
+ORDERINGS = ("id", "name", "modified", "size", "stars")
 
 
 def parse_identifier(identifier: str) -> int:
@@ -161,6 +161,7 @@ class DandisetQuery:
     empty: bool = True
     embargoed: bool = False
     mine: bool = False
+    starred: bool = False
     search: str | None = None
     ordering: str | None = None
 
@@ -211,6 +212,13 @@ def query_dandisets(session: Session, query: DandisetQuery) -> Select:
         )
     if query.search:
         stmt = stmt.where(*_search_terms(query.search))
+    if query.starred:
+        if user is None:
+            raise NotAuthenticated("Must be authenticated to filter by starred Dandisets.")
+        stmt = stmt.where(stars.starred_by(user.id))
+        if not query.ordering:
+            # Most recently starred first, as upstream.
+            return stmt.order_by(stars.starred_at(user.id).desc(), Dandiset.id)
     return stmt.order_by(*_ordering(query.ordering))
 
 
@@ -247,6 +255,8 @@ def _ordering(ordering: str | None) -> list[Any]:
         key = select(Version.name).where(Version.id == latest).scalar_subquery()
     elif field == "modified":
         key = select(Version.modified).where(Version.id == latest).scalar_subquery()
+    elif field == "stars":
+        key = stars.stars_of_dandiset()
     else:
         key = (
             select(Folder.total_size)

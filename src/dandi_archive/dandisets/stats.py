@@ -1,5 +1,6 @@
-"""Figures for the home page, from the per-version folder totals (no asset scans), and
-the download counts behind its "most downloaded" list."""
+"""Figures for the home page, from the per-version folder totals (no asset scans), the
+archive-wide figures of ``/api/stats/``, and the download counts behind the home page's
+"most downloaded" list."""
 
 from __future__ import annotations
 
@@ -7,10 +8,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Exists, exists, func, select, update
 from sqlalchemy.orm import Session
 
-from dandi_archive.db.models import Dandiset, EmbargoStatus, Folder, User, UserStatus, Version
+from dandi_archive.db.models import (
+    Asset,
+    AssetBlob,
+    Dandiset,
+    EmbargoStatus,
+    Folder,
+    User,
+    UserStatus,
+    Version,
+    VersionAsset,
+    Zarr,
+)
 
 if TYPE_CHECKING:
     from dandi_archive.instance import Archive
@@ -54,6 +66,62 @@ def archive_stats(session: Session) -> ArchiveStats:
         or 0
     )
     return ArchiveStats(dandisets=dandisets, files=int(files), bytes=int(size), users=users)
+
+
+@dataclass
+class ApplicationStats:
+    """``/api/stats/`` as upstream's ``ApplicationStats``."""
+
+    dandiset_count: int
+    published_dandiset_count: int
+    user_count: int
+    size: int
+
+
+def application_stats(session: Session) -> ApplicationStats:
+    """Upstream's figures: every Dandiset (embargoed ones too, only counted), those with
+    a published version, approved users, and the bytes of every distinct blob and Zarr
+    that some version holds (embargoed included). Upstream recomputes them every six
+    hours; here they are a few aggregate queries, so they are always current."""
+    return ApplicationStats(
+        dandiset_count=session.scalar(select(func.count()).select_from(Dandiset)) or 0,
+        published_dandiset_count=session.scalar(
+            select(func.count(func.distinct(Version.dandiset_id))).where(Version.version != "draft")
+        )
+        or 0,
+        user_count=session.scalar(
+            select(func.count()).select_from(User).where(User.status == UserStatus.APPROVED)
+        )
+        or 0,
+        size=_blob_bytes(session) + _zarr_bytes(session),
+    )
+
+
+def _in_a_version() -> Exists:
+    return exists().where(VersionAsset.asset_id == Asset.id)
+
+
+def _blob_bytes(session: Session) -> int:
+    """Each blob once, however many assets and versions share it."""
+    held = exists().where(Asset.blob_id == AssetBlob.id, _in_a_version())
+    return int(session.scalar(select(func.coalesce(func.sum(AssetBlob.size), 0)).where(held)))
+
+
+def _zarr_bytes(session: Session) -> int:
+    """Each Zarr once, at its live size, as upstream (where a published version shares
+    the live Zarr): a frozen copy of a published version counts as the Zarr it froze."""
+    shown = (
+        select(func.coalesce(Zarr.frozen_from, Zarr.id))
+        .join(Asset, Asset.zarr_id == Zarr.id)
+        .where(_in_a_version())
+    )
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(Zarr.size), 0)).where(
+                Zarr.frozen_from.is_(None), Zarr.id.in_(shown)
+            )
+        )
+    )
 
 
 def count_download(archive: Archive, dandiset_ids: Iterable[int]) -> None:

@@ -208,6 +208,21 @@ class DandisetOwner(Base):
     )
 
 
+class DandisetStar(Base):
+    """A user's star on a Dandiset (a bookmark that others see counted)."""
+
+    __tablename__ = "dandiset_stars"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    # Indexed for the per-Dandiset counts of listings and ``ordering=stars``.
+    dandiset_id: Mapped[int] = mapped_column(
+        ForeignKey("dandisets.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Version(Base):
     __tablename__ = "versions"
     __table_args__ = (UniqueConstraint("dandiset_id", "version"),)
