@@ -27,6 +27,7 @@ from dandi_archive.api import (
     versions,
     zarr,
 )
+from dandi_archive.api.head import HeadAsGet
 from dandi_archive.api.transient import RetryConflicts
 from dandi_archive.archive import build_archive
 from dandi_archive.config import Settings
@@ -73,6 +74,8 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
     app.state.archive = archive
     app.state.throttle = Throttle(archive.settings)
     errors.install(app)
+    # Innermost: HEAD is answered as GET by the routes; everything outside sees a HEAD.
+    app.add_middleware(HeadAsGet, router=app.router)
     app.add_middleware(RetryConflicts)
     app.add_middleware(
         CORSMiddleware,
