@@ -25,6 +25,7 @@ from dandi_archive.api import (
     uploads,
     users,
     versions,
+    webdav,
     zarr,
 )
 from dandi_archive.api.head import HeadAsGet
@@ -84,7 +85,7 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
         allow_headers=["*"],
         expose_headers=["Location", "ETag", "Content-Range"],
     )
-    for module in (info, users, dandisets, versions, uploads, admin, zarr, search):
+    for module in (info, users, dandisets, versions, uploads, admin, zarr, search, webdav):
         app.include_router(module.router)
     app.include_router(assets.router)
     app.include_router(assets.by_id)
