@@ -27,8 +27,10 @@ from dandi_archive.api import (
     uploads,
     users,
     versions,
+    webdav,
     zarr,
 )
+from dandi_archive.api.head import HeadAsGet
 from dandi_archive.api.transient import RetryConflicts
 from dandi_archive.archive import build_archive
 from dandi_archive.config import Settings
@@ -75,6 +77,8 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
     app.state.archive = archive
     app.state.throttle = Throttle(archive.settings)
     errors.install(app)
+    # Innermost: HEAD is answered as GET by the routes; everything outside sees a HEAD.
+    app.add_middleware(HeadAsGet, router=app.router)
     app.add_middleware(RetryConflicts)
     app.add_middleware(
         CORSMiddleware,
@@ -83,7 +87,8 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
         allow_headers=["*"],
         expose_headers=["Location", "ETag", "Content-Range"],
     )
-    for module in (info, users, dandisets, versions, uploads, admin, zarr, search, stars, stats):
+    routers = (info, users, dandisets, versions, uploads, admin, zarr, search, stars, stats, webdav)
+    for module in routers:
         app.include_router(module.router)
     app.include_router(assets.router)
     app.include_router(assets.by_id)

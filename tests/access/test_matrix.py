@@ -245,6 +245,14 @@ TABLE: tuple[Row, ...] = (
     Row("GET", V + "/assets/", **READ),
     Row("POST", V + "/assets/", **CHANGE, body=new_asset_body),
     Row("GET", V + "/assets/paths/", **READ),
+    Row(
+        "GET",
+        "/api/webdav/assets/atpath/",
+        **READ,
+        body=lambda w, r, t: {
+            "params": {"dandiset_id": t.d, "version_id": "draft", "children": "true"}
+        },
+    ),
     Row("GET", A + "/", **READ),
     Row("PUT", A + "/", **CHANGE, body=asset_body, fresh="asset"),
     Row("DELETE", A + "/", **CHANGE, fresh="asset"),

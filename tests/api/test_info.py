@@ -29,3 +29,18 @@ def test_openapi_and_swagger_ui(api):
     page = api.get("/swagger/")
     assert page.status_code == 200
     assert "swagger" in page.text.lower()
+
+
+def test_server_info_has_upstreams_shape(make_api):
+    """``services.jupyterhub`` is an object as upstream (the web app reads its ``url``),
+    and ``instance_config.instance_url`` says where the instance is: its web URL."""
+    info = make_api().get("/api/info/").json()
+    assert info["services"]["jupyterhub"] == {"url": ""}
+    assert info["services"]["webui"] == {"url": "http://testserver"}
+    assert info["instance_config"]["instance_url"] == "http://testserver/"
+    configured = make_api(
+        jupyterhub_url="https://hub.example.org", web_url="https://archive.example.org"
+    )
+    info = configured.get("/api/info/").json()
+    assert info["services"]["jupyterhub"] == {"url": "https://hub.example.org"}
+    assert info["instance_config"]["instance_url"] == "https://archive.example.org/"

@@ -91,7 +91,9 @@ def test_list_filters_orders_and_pages(api, owner, dandiset):
     assert with_metadata["results"][0]["metadata"]["path"] == with_metadata["results"][0]["path"]
     r = api.get(assets_url(dandiset), params={"order": "size"})
     assert r.status_code == 400
-    assert api.get(assets_url(dandiset), params={"page_size": 1001}).status_code == 400
+    # Upstream serves an oversized page at its maximum (1000) rather than refusing it.
+    clamped = api.get(assets_url(dandiset), params={"page_size": 1001})
+    assert clamped.status_code == 200 and clamped.json()["count"] == page1["count"]
 
 
 def test_folder_listing_with_aggregates(api, owner, dandiset):
@@ -255,3 +257,55 @@ def test_validation_reaches_valid_and_reports_asset_errors(api, owner, dandiset)
     validation = api.get(f"{assets_url(dandiset)}{listing['asset_id']}/validation/").json()
     assert validation["status"] == "Invalid"
     assert validation["validation_errors"]
+
+
+def test_webdav_atpath_as_upstream(api, owner, dandiset):
+    """Upstream's ``/api/webdav/assets/atpath/``: an asset's path gives the asset; a
+    folder gives itself (with totals) and, if asked, its children; the root only its
+    children; a path that is not there, or an asset asked for as ``path/``, is a 404."""
+    a = api.add_asset(owner, dandiset, "sub-1/a.txt", b"alpha")
+    api.add_asset(owner, dandiset, "sub-1/deep/b.txt", b"bb")
+    api.add_asset(owner, dandiset, "top.txt", b"top")
+
+    def atpath(**params) -> dict:
+        query = {"dandiset_id": dandiset, "version_id": "draft", **params}
+        r = api.get("/api/webdav/assets/atpath/", params=query)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    asset = atpath(path="sub-1/a.txt")
+    assert asset["count"] == 1 and asset["next"] is None
+    (only,) = asset["results"]
+    assert only["type"] == "asset"
+    assert set(only["resource"]) == {
+        "asset_id", "path", "created", "modified", "zarr", "blob", "size"
+    }  # fmt: skip
+    assert only["resource"]["asset_id"] == a["asset_id"] and only["resource"]["size"] == 5
+    with_metadata = atpath(path="sub-1/a.txt", metadata="true")["results"][0]["resource"]
+    assert with_metadata["metadata"]["path"] == "sub-1/a.txt"
+
+    folder = atpath(path="sub-1/")
+    assert folder["results"] == [
+        {"type": "folder", "resource": {"path": "sub-1", "total_assets": 2, "total_size": 7}}
+    ]
+    listed = atpath(path="sub-1", children="true")
+    assert listed["count"] == 3
+    assert [(e["type"], e["resource"]["path"]) for e in listed["results"]] == [
+        ("folder", "sub-1"),
+        ("asset", "sub-1/a.txt"),
+        ("folder", "sub-1/deep"),
+    ]
+    page2 = atpath(path="sub-1", children="true", page_size=2, page=2)
+    assert [e["resource"]["path"] for e in page2["results"]] == ["sub-1/deep"]
+    assert page2["next"] is None and page2["previous"]
+    assert atpath()["results"] == [] and atpath()["count"] == 0
+    root = atpath(children="true")
+    assert [e["resource"]["path"] for e in root["results"]] == ["sub-1", "top.txt"]
+
+    url = "/api/webdav/assets/atpath/"
+    for path, detail in (("nope", "Folder or asset not found at nope"), ("top.txt/", "Folder")):
+        r = api.get(url, params={"dandiset_id": dandiset, "version_id": "draft", "path": path})
+        assert r.status_code == 404 and detail in r.json()["detail"]
+    assert api.get(url, params={"dandiset_id": dandiset}).status_code == 400
+    r = api.get(url, params={"dandiset_id": "999999", "version_id": "draft"})
+    assert r.status_code == 404

@@ -195,6 +195,10 @@ def test_abandoned_upload_can_be_listed_cancelled_and_restarted(api):
     initialize(api, key, dandiset, data)
     uploads = api.get(f"/api/dandisets/{dandiset}/uploads/", key).json()
     assert uploads["count"] == 1
+    # Upstream's row shape: the Upload model's fields but its ids, dandiset and embargo.
+    (row,) = uploads["results"]
+    assert set(row) == {"upload_id", "blob", "etag", "size", "created", "modified"}
+    assert row["size"] == len(data) and row["modified"] == row["created"]
     assert api.get(f"/api/dandisets/{dandiset}", key).status_code in (200, 307)
     assert (
         api.get(f"/api/dandisets/{dandiset}/", key).json()["draft_version"]["active_uploads"] == 1

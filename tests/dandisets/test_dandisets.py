@@ -2,6 +2,8 @@
 
 import pytest
 
+from dandi_archive.api.pagination import page_params
+
 from ..helpers import DANDISET_METADATA
 
 
@@ -100,6 +102,10 @@ def test_pagination_links(api):
     assert last["next"] is None
     assert len(last["results"]) == 1
     assert api.get("/api/dandisets/", params={"page_size": 2, "page": 9}).json()["results"] == []
+    # An oversized page is served at upstream's maximum, 1000, not refused.
+    big = api.get("/api/dandisets/", params={"page_size": 5000})
+    assert big.status_code == 200 and len(big.json()["results"]) == 5
+    assert page_params(page=1, page_size=5000).page_size == 1000
 
 
 def test_embargoed_dandisets_are_private(api):

@@ -17,11 +17,15 @@ VERSION = re.compile(r"^0\.\d{6}\.\d{4}$")
 def test_publish_makes_an_immutable_version(api):
     key = api.make_user()
     dandiset = valid_dandiset(api, key)
+    before = api.get(f"/api/dandisets/{dandiset}/").json()["draft_version"]["modified"]
     version = publish(api, key, dandiset, release_notes="First release")
     assert VERSION.match(version)
 
     detail = api.get(f"/api/dandisets/{dandiset}/").json()
     assert detail["draft_version"]["status"] == "Published"
+    # The draft's status changed, so it was modified, when the version was made (upstream).
+    published_at = detail["most_recent_published_version"]["created"]
+    assert detail["draft_version"]["modified"] == published_at > before
     assert detail["most_recent_published_version"]["version"] == version
     assert detail["most_recent_published_version"]["asset_count"] == 2
 

@@ -243,3 +243,19 @@ def test_rebuild_gives_the_same_index(api, corpus):
     after = search(api, q="mouse")
     assert ids(after) == ids(before)
     assert facet(search(api), "species") == {MOUSE: 1, RAT: 1, FISH: 1}
+
+
+def test_pages_link_to_each_other_and_large_pages_are_clamped(api, corpus):
+    """``next``/``previous`` as on every other list: the dandi client's ``paginate``
+    follows ``next`` until it is null."""
+    first = search(api, sort="name", page_size=2)
+    assert first["count"] == 3 and first["previous"] is None
+    assert first["next"] == "http://testserver/api/search/?sort=name&page_size=2&page=2"
+    second = api.get(first["next"]).json()
+    assert ids(first) + ids(second) == [corpus["mouse"], corpus["rat"], corpus["fish"]]
+    assert second["next"] is None
+    assert second["previous"] == "http://testserver/api/search/?sort=name&page_size=2&page=1"
+    # An oversized page is served at the maximum, as upstream's paginator does.
+    big = search(api, page_size=10_000)
+    assert big["page_size"] == 100 and big["count"] == 3 and big["next"] is None
+    assert api.get("/api/search/", params={"page_size": 0}).status_code == 400

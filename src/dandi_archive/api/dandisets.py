@@ -182,7 +182,14 @@ def list_uploads(
         query.order_by(Upload.created).offset(params.offset).limit(params.page_size)
     )
     results = [
-        UploadOut(upload_id=u.id, blob=u.key, etag=u.etag, size=u.size, created=u.created)
+        UploadOut(
+            upload_id=u.id,
+            blob=u.key,
+            etag=u.etag,
+            size=u.size,
+            created=u.created,
+            modified=u.created,
+        )
         for u in rows
     ]
     return paginated(request, params, count, results, params.offset + len(results) < count)

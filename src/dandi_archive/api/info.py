@@ -8,6 +8,7 @@ from typing import Any
 from dandischema.conf import get_instance_config
 from dandischema.consts import ALLOWED_INPUT_SCHEMAS, DANDI_SCHEMA_VERSION
 from fastapi import APIRouter, Query
+from pydantic import HttpUrl, ValidationError
 
 from dandi_archive.api.deps import ArchiveDep
 from dandi_archive.errors import BadRequest
@@ -19,10 +20,23 @@ SCHEMA_MODELS = ("Dandiset", "Asset", "PublishedDandiset", "PublishedAsset")
 CLI_MINIMAL_VERSION = "0.74.0"
 
 
+def instance_config(web_url: str) -> dict[str, Any]:
+    """dandischema's instance configuration, with ``instance_url`` (unset unless the
+    ``DANDI_INSTANCE_URL`` environment variable names it) filled from the web URL, where
+    the instance is; spelled as dandischema spells URLs (``https://host/``)."""
+    config = get_instance_config().model_dump(mode="json")
+    if not config.get("instance_url"):
+        try:
+            config["instance_url"] = str(HttpUrl(web_url))
+        except ValidationError:  # not an http(s) URL (preflight warns); say it as given
+            config["instance_url"] = web_url
+    return config
+
+
 def server_info(archive: ArchiveDep) -> dict[str, Any]:
     settings = archive.settings
     return {
-        "instance_config": get_instance_config().model_dump(mode="json"),
+        "instance_config": instance_config(settings.webui_url),
         "schema_version": DANDI_SCHEMA_VERSION,
         "schema_url": f"{settings.api_url}/schemas/?model=Dandiset",
         "allowed_schema_versions": list(ALLOWED_INPUT_SCHEMAS),
@@ -30,7 +44,8 @@ def server_info(archive: ArchiveDep) -> dict[str, Any]:
         "services": {
             "api": {"url": settings.api_url},
             "webui": {"url": settings.webui_url},
-            "jupyterhub": {"url": settings.jupyterhub_url} if settings.jupyterhub_url else None,
+            # Always an object, as upstream: clients read ``services.jupyterhub.url``.
+            "jupyterhub": {"url": settings.jupyterhub_url or ""},
         },
         "cli-minimal-version": CLI_MINIMAL_VERSION,
         "cli-requires-python": ">=3.10",

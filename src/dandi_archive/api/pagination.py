@@ -1,6 +1,7 @@
 """Page-number pagination as api.dandiarchive.org does it: ``page`` (1-based) and
-``page_size`` (at most 1000) in, ``{count, next, previous, results}`` out, where
-``next`` is this URL with ``page`` replaced, so clients can fetch pages in parallel."""
+``page_size`` (a larger one is served as 1000, as upstream's paginator does) in,
+``{count, next, previous, results}`` out, where ``next`` is this URL with ``page``
+replaced, so clients can fetch pages in parallel."""
 
 from __future__ import annotations
 
@@ -29,10 +30,16 @@ class PageParams:
 def page_params(
     page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page number, from 1")] = 1,
     page_size: Annotated[
-        int, Query(ge=1, le=MAX_PAGE_SIZE, description="Results per page (at most 1000)")
+        int, Query(ge=1, description="Results per page (a larger value is served as 1000)")
     ] = 100,
 ) -> PageParams:
-    return PageParams(page, page_size)
+    return PageParams(page, clamp_page_size(page_size, MAX_PAGE_SIZE))
+
+
+def clamp_page_size(page_size: int, maximum: int) -> int:
+    """Upstream (DRF's ``max_page_size``) serves an oversized page at the maximum rather
+    than refusing it; clients such as backups ask for ``page_size=10000`` and page on."""
+    return min(page_size, maximum)
 
 
 class Page(BaseModel, Generic[T]):

@@ -219,6 +219,9 @@ class UploadOut(BaseModel):
     etag: str
     size: int
     created: datetime
+    # Upstream's row is a TimeStampedModel; ours is never changed after it is made (it is
+    # deleted on validate or cancel), so it was last modified when it was created.
+    modified: datetime
 
 
 class OwnerOut(BaseModel):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from dandi_archive.api.deps import SessionDep, UserDep
-from dandi_archive.api.pagination import MAX_PAGE
+from dandi_archive.api.pagination import MAX_PAGE, PageParams, clamp_page_size, page_links
 from dandi_archive.search import query as service
 
 router = APIRouter(prefix="/api", tags=["search"])
@@ -42,6 +42,9 @@ class FacetValue(BaseModel):
 
 class SearchOut(BaseModel):
     count: int
+    # As on every other list, so the dandi client's ``paginate`` can follow them.
+    next: str | None
+    previous: str | None
     page: int
     page_size: int
     results: list[DandisetHitOut]
@@ -50,6 +53,7 @@ class SearchOut(BaseModel):
 
 @router.get("/search/", response_model=SearchOut, summary="Search Dandisets and their files")
 def search(
+    request: Request,
     session: SessionDep,
     user: UserDep,
     q: str = Query("", description="Words; each must start a word of the metadata or a file"),
@@ -61,9 +65,12 @@ def search(
     embargo: list[str] = Query([], description="OPEN, EMBARGOED or UNEMBARGOING"),
     sort: str = Query("relevance", description="relevance, name, modified, size or downloads"),
     page: int = Query(1, ge=1, le=MAX_PAGE),
-    page_size: int = Query(20, ge=1, le=service.MAX_PAGE_SIZE),
+    page_size: int = Query(
+        20, ge=1, description=f"Results per page (more are served as {service.MAX_PAGE_SIZE})"
+    ),
     files: int = Query(3, ge=0, le=20, description="Matching files listed per Dandiset"),
 ) -> SearchOut:
+    page_size = clamp_page_size(page_size, service.MAX_PAGE_SIZE)
     filters = {
         "species": species,
         "approach": approach,
@@ -81,8 +88,13 @@ def search(
         files_per_dandiset=files,
     )
     result = service.search(session, user, query)
+    following, previous = page_links(
+        request, PageParams(page, page_size), has_next=page * page_size < result.count
+    )
     return SearchOut(
         count=result.count,
+        next=following,
+        previous=previous,
         page=page,
         page_size=page_size,
         results=[

@@ -432,6 +432,14 @@ def list_folder(
     row = session.get(Folder, (version.id, folder))
     if row is None:
         raise NotFound("Specified path not found.")
+    return folder_children(session, version, row, (page - 1) * page_size, page_size)
+
+
+def folder_children(
+    session: Session, version: Version, row: Folder, offset: int, limit: int
+) -> tuple[int, list[PathEntry]]:
+    """How many direct children a folder has, and ``limit`` of them from ``offset``."""
+    folder = row.path
     in_folder = (Folder.version_id == version.id, Folder.parent == folder)
     sub_count, sub_files = session.execute(
         select(func.count(), func.coalesce(func.sum(Folder.file_count), 0)).where(*in_folder)
@@ -443,7 +451,7 @@ def list_folder(
     )
     children = union_all(sub_folders, files).subquery()
     rows = session.execute(
-        select(children).order_by(children.c.path).offset((page - 1) * page_size).limit(page_size)
+        select(children).order_by(children.c.path).offset(offset).limit(limit)
     ).all()
     folder_paths = [r.path for r in rows if r.asset_id is None]
     asset_ids = [uuid.UUID(str(r.asset_id)) for r in rows if r.asset_id is not None]
@@ -471,6 +479,58 @@ def list_folder(
             asset_id = uuid.UUID(str(r.asset_id))
             entries.append(PathEntry(r.path, asset_id, 1, sizes.get(asset_id) or 0))
     return count, entries
+
+
+@dataclass
+class AtPath:
+    """A page of what is at a path of a version (upstream's WebDAV ``atpath``): the
+    asset there, or the folder (with its totals) followed by its children if asked."""
+
+    count: int
+    entries: list[PathEntry]
+    assets: dict[uuid.UUID, Asset]
+
+
+def at_path(
+    session: Session, version: Version, path: str, children: bool, offset: int, limit: int
+) -> AtPath:
+    """Upstream's rules: the root is never listed itself, only its children; an exact
+    asset path gives the asset; ``path/`` must be a folder; otherwise 404."""
+    folder_only = path.endswith("/")
+    path = path.strip("/")
+    count, entries = 0, []
+    if path == "":
+        if children:
+            root = session.get(Folder, (version.id, ""))
+            if root is not None:
+                count, entries = folder_children(session, version, root, offset, limit)
+        return _with_assets(session, count, entries)
+    asset_id = session.scalar(
+        select(VersionAsset.asset_id).where(
+            VersionAsset.version_id == version.id, VersionAsset.path == path
+        )
+    )
+    if asset_id is not None:
+        if folder_only:
+            raise NotFound(f"Folder not found at {path}")
+        entry = PathEntry(path, uuid.UUID(str(asset_id)), 1, 0)
+        return _with_assets(session, 1, [entry] if offset == 0 else [])
+    row = session.get(Folder, (version.id, path))
+    if row is None:
+        raise NotFound(f"Folder or asset not found at {path}")
+    itself = PathEntry(path, None, row.file_count, row.total_size or 0)
+    if not children:
+        return _with_assets(session, 1, [itself] if offset == 0 else [])
+    # The folder sorts before its children ("a" < "a/..."): it is item 0 of the list.
+    first, limit = (0, limit - 1) if offset == 0 else (offset - 1, limit)
+    count, entries = folder_children(session, version, row, first, limit)
+    return _with_assets(session, count + 1, ([itself] if offset == 0 else []) + entries)
+
+
+def _with_assets(session: Session, count: int, entries: list[PathEntry]) -> AtPath:
+    ids = [e.asset_id for e in entries if e.asset_id is not None]
+    assets = {a.id: a for a in session.scalars(select(Asset).where(Asset.id.in_(ids)))}
+    return AtPath(count, entries, assets)
 
 
 def get_readable_asset(session: Session, user: User | None, asset_id: str) -> tuple[Asset, bool]:

@@ -180,6 +180,8 @@ def publish_draft(archive: Archive, draft_id: int) -> None:
             return
         draft.status = VersionStatus.PUBLISHED
         draft.publish_request = None
+        # The draft changed (its status), so it was modified now, as upstream's save() says.
+        draft.modified = now
         dandiset.modified = now
         dois.mint_for_version(archive, session, dandiset, version)
         archive.defer(session, "write_manifests", version_id=version.id)
