@@ -16,6 +16,7 @@ from dandi_archive.accounts.throttle import Throttle
 from dandi_archive.api import (
     admin,
     assets,
+    audit,
     bucket,
     dandisets,
     errors,
@@ -81,7 +82,7 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
         allow_headers=["*"],
         expose_headers=["Location", "ETag", "Content-Range"],
     )
-    for module in (info, users, dandisets, versions, uploads, admin, zarr, search):
+    for module in (info, users, dandisets, versions, uploads, admin, zarr, search, audit):
         app.include_router(module.router)
     app.include_router(assets.router)
     app.include_router(assets.by_id)
