@@ -210,6 +210,7 @@ TABLE: tuple[Row, ...] = (
     Row("GET", "/api/users/me/", "401 ok 401 ok ok ok"),
     Row("GET", "/api/users/search/", APPROVED, body=lambda w, r, t: {"params": {"username": "ol"}}),
     Row("GET", "/api/admin/fixity/", ADMIN),
+    Row("GET", "/api/audit/events/asset", ADMIN),
     # -- API: Dandisets -----------------------------------------------------------------
     Row("GET", "/api/dandisets/", KEYED),
     Row("POST", "/api/dandisets/", APPROVED, body=new_dandiset_body),
@@ -223,6 +224,7 @@ TABLE: tuple[Row, ...] = (
         fresh="dandiset",
     ),
     Row("GET", D + "/users/", **READ),
+    Row("GET", D + "/audit/", **READ),
     Row("PUT", D + "/users/", **CHANGE, body=owners_body),
     Row("GET", D + "/uploads/", **CHANGE),
     Row("DELETE", D + "/uploads/", **CHANGE, fresh="dandiset"),
