@@ -16,6 +16,7 @@ from dandi_archive.accounts.throttle import Throttle
 from dandi_archive.api import (
     admin,
     assets,
+    audit,
     bucket,
     dandisets,
     errors,
@@ -87,7 +88,20 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
         allow_headers=["*"],
         expose_headers=["Location", "ETag", "Content-Range"],
     )
-    routers = (info, users, dandisets, versions, uploads, admin, zarr, search, stars, stats, webdav)
+    routers = (
+        info,
+        users,
+        dandisets,
+        versions,
+        uploads,
+        admin,
+        zarr,
+        search,
+        stars,
+        stats,
+        webdav,
+        audit,
+    )
     for module in routers:
         app.include_router(module.router)
     app.include_router(assets.router)

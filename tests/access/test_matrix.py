@@ -211,6 +211,7 @@ TABLE: tuple[Row, ...] = (
     Row("GET", "/api/users/search/", APPROVED, body=lambda w, r, t: {"params": {"username": "ol"}}),
     Row("GET", "/api/admin/fixity/", ADMIN),
     Row("GET", "/api/stats/", PUBLIC),  # counts only, embargoed Dandisets included
+    Row("GET", "/api/audit/events/asset", ADMIN),
     # -- API: Dandisets -----------------------------------------------------------------
     Row("GET", "/api/dandisets/", KEYED),
     Row("POST", "/api/dandisets/", APPROVED, body=new_dandiset_body),
@@ -227,6 +228,7 @@ TABLE: tuple[Row, ...] = (
     Row("POST", D + "/star/", open=APPROVED, embargoed="401 no 401 no ok ok"),
     Row("DELETE", D + "/star/", open=APPROVED, embargoed="401 no 401 no ok ok"),
     Row("GET", D + "/users/", **READ),
+    Row("GET", D + "/audit/", **READ),
     Row("PUT", D + "/users/", **CHANGE, body=owners_body),
     Row("GET", D + "/uploads/", **CHANGE),
     Row("DELETE", D + "/uploads/", **CHANGE, fresh="dandiset"),

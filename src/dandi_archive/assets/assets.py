@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, defer
 from dandi_archive import paths
 from dandi_archive.access import blobs
 from dandi_archive.access.permissions import is_owner, require_readable
+from dandi_archive.audit import events as audit
 from dandi_archive.dandisets import folders
 from dandi_archive.dandisets import metadata as md
 from dandi_archive.dandisets.versions import get_writable_draft, mark_changed
@@ -274,7 +275,9 @@ def add_asset(
     change = _new_content(
         archive, session, user, identifier, version_id, metadata, blob_id, zarr_id
     )
-    return _put(archive, session, change)
+    asset = _put(archive, session, change)
+    audit.asset_event(session, change.dandiset.id, user, "add_asset", asset)
+    return asset
 
 
 def update_asset(
@@ -300,7 +303,9 @@ def update_asset(
     ):
         return old
     _detach(session, change.draft, old)
-    return _put(archive, session, change)
+    asset = _put(archive, session, change)
+    audit.asset_event(session, change.dandiset.id, user, "update_asset", asset)
+    return asset
 
 
 def _put(archive: Archive, session: Session, change: _Change) -> Asset:
@@ -319,6 +324,7 @@ def remove_asset(
 ) -> None:
     dandiset, draft = get_writable_draft(session, user, identifier, version_id)
     asset = get_asset_in_version(session, draft, asset_id)
+    audit.asset_event(session, dandiset.id, user, "remove_asset", asset)
     _detach(session, draft, asset)
     _version_changed(archive, session, dandiset, draft)
 

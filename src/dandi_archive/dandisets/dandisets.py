@@ -16,6 +16,7 @@ from dandi_archive.access.permissions import (
     require_readable,
     visible_to_user,
 )
+from dandi_archive.audit import events as audit
 from dandi_archive.dandisets import dois, folders, stars
 from dandi_archive.dandisets import metadata as md
 from dandi_archive.db.models import (
@@ -125,6 +126,7 @@ def create_dandiset(
     folders.create_root(session, draft.id)
     dois.mint_for_dandiset(archive, session, dandiset)
     search_index.index_dandiset(session, draft)
+    audit.create_dandiset(session, dandiset.id, user, draft.name, embargo)
     archive.defer(session, "validate_version", version_id=draft.id)
     return dandiset
 
@@ -312,6 +314,7 @@ def delete_dandiset(archive: Archive, session: Session, user: User | None, ident
     # Zarr rows go with the Dandiset (foreign key cascade); their objects after commit.
     for zarr_id in session.scalars(select(Zarr.id).where(Zarr.dandiset_id == dandiset.id)):
         archive.defer(session, "delete_zarr_objects", zarr_id=str(zarr_id))
+    audit.delete_dandiset(session, dandiset.id, user)
     session.delete(dandiset)
     session.flush()
     if orphan_ids:
@@ -345,9 +348,12 @@ def set_owners(
     missing = [name for name in wanted if name not in found]
     if missing:
         raise BadRequest(f"No such user: {', '.join(missing)}.")
+    before = owners(session, dandiset)
     session.execute(delete(DandisetOwner).where(DandisetOwner.dandiset_id == dandiset.id))
     for owner in {u.id: u for u in found.values()}.values():
         session.add(DandisetOwner(dandiset_id=dandiset.id, user_id=owner.id))
     dandiset.modified = datetime.now(UTC)
     session.flush()
-    return owners(session, dandiset)
+    after = owners(session, dandiset)
+    audit.change_owners(session, dandiset.id, user, before, after)
+    return after

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dandi_archive.access.permissions import require_owner, require_readable
+from dandi_archive.audit import events as audit
 from dandi_archive.dandisets import metadata as md
 from dandi_archive.dandisets.dandisets import get_dandiset
 from dandi_archive.db.models import (
@@ -98,11 +99,13 @@ def update_draft_metadata(
     old = md.strip_version_metadata(draft.metadata_)
     if new == old and name.strip() == draft.name:
         return draft
+    previous = draft.metadata_
     draft.name = name.strip()
     # Keep what the server computed from assets; the user's fields replace the rest.
     new["assetsSummary"] = draft.metadata_.get("assetsSummary")
     draft.metadata_ = md.populate_version_metadata(archive, dandiset, draft, new)
     mark_changed(draft)
+    audit.update_metadata(session, dandiset.id, user, previous, draft.metadata_)
     search_index.index_dandiset(session, draft)
     dandiset.modified = draft.modified
     archive.defer(session, "validate_version", version_id=draft.id)

@@ -541,3 +541,24 @@ class Upload(Base):
 # The search index's tables live in their own module; import it so they are part of
 # Base.metadata wherever the models are.
 from dandi_archive.db import search as _search  # noqa: E402, F401
+
+
+class AuditEvent(Base):
+    """One change of a Dandiset (upstream's ``AuditRecord``), written in the same
+    transaction as the change and never updated. ``dandiset_id`` has no foreign key:
+    the history outlives a deleted Dandiset. The actor's username and name are copied,
+    so the record stays true if the account changes; no e-mail address is kept."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_dandiset_created", "dandiset_id", "created"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    dandiset_id: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    username: Mapped[str] = mapped_column(String(150), default="")
+    user_name: Mapped[str] = mapped_column(String(255), default="")
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
+    created: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 
 from dandi_archive.access.permissions import require_owner
+from dandi_archive.audit import events as audit
 from dandi_archive.dandisets import metadata as md
 from dandi_archive.dandisets.dandisets import draft_of, get_dandiset
 from dandi_archive.dandisets.versions import mark_changed
@@ -43,17 +44,20 @@ def request_unembargo(
     archive: Archive, session: Session, user: User | None, identifier: str
 ) -> None:
     dandiset = get_dandiset(session, identifier, lock=True)
-    require_owner(session, dandiset, user)
+    user = require_owner(session, dandiset, user)
     if dandiset.embargo_status != EmbargoStatus.EMBARGOED:
         raise BadRequest(f"Dandiset {dandiset.identifier} is not embargoed.")
     if session.scalar(select(Upload.id).where(Upload.dandiset_id == dandiset.id).limit(1)):
         raise BadRequest("Finish or cancel the unfinished uploads first.")
     dandiset.embargo_status = EmbargoStatus.UNEMBARGOING
-    archive.defer(session, "unembargo", dandiset_id=dandiset.id)
+    archive.defer(session, "unembargo", dandiset_id=dandiset.id, user_id=user.id)
 
 
-def unembargo(archive: Archive, dandiset_id: int) -> None:
-    """Make the Dandiset's blobs public, then open it (the ``unembargo`` job)."""
+def unembargo(archive: Archive, dandiset_id: int, user_id: int | None = None) -> None:
+    """Make the Dandiset's blobs public, then open it (the ``unembargo`` job).
+
+    ``user_id``, who asked, is named in the history (a job the sweep re-queued after a
+    crash no longer knows it)."""
     with archive.db.session() as session:
         dandiset = session.get(Dandiset, dandiset_id)
         if dandiset is None or dandiset.embargo_status != EmbargoStatus.UNEMBARGOING:
@@ -72,6 +76,8 @@ def unembargo(archive: Archive, dandiset_id: int) -> None:
             .execution_options(synchronize_session=False)
         )
         dandiset.embargo_status = EmbargoStatus.OPEN
+        requester = session.get(User, user_id) if user_id is not None else None
+        audit.unembargo_dandiset(session, dandiset.id, requester)
         dandiset.embargo_end_date = datetime.now(UTC).date()
         draft = draft_of(session, dandiset, lock=True)
         draft.metadata_ = md.populate_version_metadata(archive, dandiset, draft, draft.metadata_)

@@ -12,5 +12,5 @@ if TYPE_CHECKING:
 
 
 @job
-def unembargo(archive: Archive, dandiset_id: int) -> None:
-    embargo.unembargo(archive, dandiset_id)
+def unembargo(archive: Archive, dandiset_id: int, user_id: int | None = None) -> None:
+    embargo.unembargo(archive, dandiset_id, user_id)

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from dandi_archive import paths
 from dandi_archive.access.permissions import require_owner
+from dandi_archive.audit import events as audit
 from dandi_archive.dandisets import dois
 from dandi_archive.dandisets import metadata as md
 from dandi_archive.dandisets.dandisets import get_dandiset
@@ -184,6 +185,8 @@ def publish_draft(archive: Archive, draft_id: int) -> None:
         draft.modified = now
         dandiset.modified = now
         dois.mint_for_version(archive, session, dandiset, version)
+        publisher = session.get(User, request.get("user_id")) if request.get("user_id") else None
+        audit.publish_dandiset(session, dandiset.id, publisher, version.version)
         archive.defer(session, "write_manifests", version_id=version.id)
         archive.defer(session, "register_dois", dandiset_id=dandiset.id)
     log.info("published %s/%s", dandiset.identifier, version.version)

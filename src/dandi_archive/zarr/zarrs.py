@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from dandi_archive import paths
 from dandi_archive.access.permissions import is_owner, owns, require_approved, require_owner
+from dandi_archive.audit import events as audit
 from dandi_archive.dandisets.dandisets import get_dandiset, parse_identifier
 from dandi_archive.db.models import (
     Asset,
@@ -204,6 +205,7 @@ def create_zarr(
         session.flush()
     except IntegrityError:
         raise BadRequest("Zarr already exists (created at the same moment).") from None
+    audit.zarr_event(session, user, "create_zarr", zarr)
     return zarr
 
 
@@ -279,6 +281,7 @@ def request_upload_urls(
     rows = [{"zarr_id": zarr.id, "path": p, "md5": m, "expires": expires} for p, m, _ in wanted]
     _upsert_changes(session, rows)
     _mark_pending(zarr)
+    audit.zarr_event(session, user, "upload_zarr_chunks", zarr, [p for p, _, _ in wanted])
     log.info(
         "zarr %s: upload URLs for %d files: %s",
         zarr.id,
@@ -312,6 +315,7 @@ def delete_files(
     rows = [{"zarr_id": zarr.id, "path": p, "md5": None, "expires": None} for p in wanted]
     _upsert_changes(session, rows)
     _mark_pending(zarr)
+    audit.zarr_event(session, user, "delete_zarr_chunks", zarr, wanted)
     # Only once the deletions are on record: if removing fails, finalize sees the files
     # still there and the checksum stays true to storage.
     after_commit(session, lambda _s: archive.store.delete_many(keys))
@@ -438,6 +442,7 @@ def finalize(archive: Archive, session: Session, user: User | None, zarr_id: str
         session.execute(update(ZarrChange), seen)
     zarr.status = ZarrStatus.UPLOADED
     zarr.modified = now
+    audit.zarr_event(session, user, "finalize_zarr", zarr)
     archive.defer(session, "ingest_zarr", zarr_id=str(zarr.id))
 
 
