@@ -12,7 +12,7 @@ import secrets
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -81,6 +81,14 @@ class Settings(BaseSettings):
         "broker when it is Redis, else memory of the process",
     )
 
+    # Sign-up: an account whose questionnaire is answered is approved at once when its
+    # provider-verified address ends with one of these (upstream's list by default);
+    # others wait for an administrator. Empty: every account waits.
+    auto_approve_domains: str = Field(
+        ".edu,@alleninstitute.org,@nih.gov,@janelia.hhmi.org,@ccf.org,.ac.uk,.mcgill.ca,@epfl.ch",
+        description="Comma-separated address endings (.edu, @example.org) approved on sign-up",
+    )
+
     # Fixity: every blob is re-hashed once per cycle, a batch at a time.
     fixity_cycle_days: float = 30.0
     fixity_interval_seconds: float = 3600.0
@@ -135,6 +143,22 @@ class Settings(BaseSettings):
             return self.broker_url
         return "memory://"
 
+    @field_validator("auto_approve_domains")
+    @classmethod
+    def _check_domains(cls, value: str) -> str:
+        # "example.org" would also approve "badexample.org": an entry names a whole
+        # domain ("@example.org") or a domain and its subdomains (".example.org").
+        for entry in _split_domains(value):
+            if not entry.startswith((".", "@")) or len(entry) < 2 or " " in entry:
+                raise ValueError(
+                    f"auto_approve_domains: {entry!r} must start with '.' or '@' (e.g. .edu)"
+                )
+        return value
+
+    @property
+    def auto_approve_suffixes(self) -> tuple[str, ...]:
+        return tuple(_split_domains(self.auto_approve_domains))
+
     @property
     def bucket_dir(self) -> Path:
         return self.data_dir / "bucket"
@@ -150,3 +174,7 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_hex(32))
             path.chmod(0o600)
         return path.read_text().strip()
+
+
+def _split_domains(value: str) -> list[str]:
+    return [entry.strip().lower() for entry in value.split(",") if entry.strip()]

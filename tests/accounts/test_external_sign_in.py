@@ -17,6 +17,8 @@ from dandi_archive.db.models import ExternalAccount, User, UserStatus
 
 from ..web.helpers import Browser, make_account
 
+QUESTIONNAIRE = "/api/users/questionnaire-form/"
+
 GITHUB_USER: object = {"id": 4242, "login": "jdoe", "name": "Jane From GitHub"}
 GITHUB_EMAILS = [
     {"email": "unverified@example.org", "primary": False, "verified": False},
@@ -117,16 +119,17 @@ def test_sign_in_page_offers_the_configured_providers(api):
     assert "Sign up with GitHub" in Browser(api).get("/signup").text
 
 
-def test_first_github_sign_in_makes_an_account_waiting_for_approval(api, provider_url):
+def test_first_github_sign_in_makes_an_account_that_answers_the_questions(api, provider_url):
     web = Browser(api)
     state = start(web, "github", next="/search")
     r = come_back(web, "github", state)
-    assert r.status_code == 303 and r.headers["location"] == "/account"
+    assert r.status_code == 303 and r.headers["location"] == QUESTIONNAIRE
     page = web.get("/account").text
     assert "jane@lab.example.org" in page and "Jane From GitHub" in page
     with api.archive.db.session() as session:
         user = session.query(User).filter_by(email="jane@lab.example.org").one()
-        assert user.status == UserStatus.PENDING and user.password_hash is None
+        assert user.status == UserStatus.INCOMPLETE and user.password_hash is None
+        assert user.email_verified  # GitHub's verified primary address
         link = session.get(ExternalAccount, ("github", "4242"))
         assert link is not None and link.user_id == user.id
     # The code was exchanged with the client secret, then the profile read with the token.
@@ -165,7 +168,7 @@ def test_github_address_is_compared_exactly_not_as_a_pattern(api, monkeypatch):
     monkeypatch.setattr(sys.modules[__name__], "GITHUB_EMAILS", [verified])
     web = Browser(api)
     r = come_back(web, "github", start(web, "github"))
-    assert r.status_code == 303 and r.headers["location"] == "/account"  # a new account
+    assert r.status_code == 303 and r.headers["location"] == QUESTIONNAIRE  # a new account
     assert "Someone Else" not in web.get("/account").text
     with api.archive.db.session() as session:
         assert session.query(User).count() == 2
@@ -293,3 +296,39 @@ def test_an_unreachable_provider_is_a_400(make_api):
     web = Browser(api)
     r = come_back(web, "github", start(web, "github"))
     assert r.status_code == 400 and "GitHub could not be reached" in r.text
+
+
+def answer_questions(web: Browser) -> None:
+    answers = {
+        "First Name": "Jane",
+        "Last Name": "Doe",
+        "Affiliation(s)": "The Lab",
+        "Lab/project website": "https://lab.example.org",
+        "Please describe how your research project will utilize DANDI resources.": "Share data",
+    }
+    assert web.post(QUESTIONNAIRE, answers).status_code == 303
+
+
+@pytest.mark.parametrize(
+    ("domains", "status"),
+    [
+        (".example.org", UserStatus.APPROVED),
+        ("@lab.example.org,.edu", UserStatus.APPROVED),
+        ("@example.org", UserStatus.PENDING),  # a whole domain: not its subdomains
+        ("", UserStatus.PENDING),
+    ],
+)
+def test_a_verified_address_of_a_configured_domain_is_approved(
+    make_api, provider_url, domains, status
+):
+    api = make_api(
+        github_client_id="gh-client",
+        github_client_secret="s3cret",
+        github_url=provider_url,
+        github_api_url=provider_url,
+        auto_approve_domains=domains,
+    )
+    web = Browser(api)
+    come_back(web, "github", start(web, "github"))
+    answer_questions(web)
+    assert web.client.get("/api/users/me/").json()["status"] == status.value

@@ -130,10 +130,11 @@ def test_sign_up_errors_keep_input_and_approval_by_admin(api):
             "password2": PASSWORD,
         },
     )
-    assert ok.status_code == 303 and ok.headers["location"] == "/account"
+    # New accounts answer the sign-up questions first (tests/accounts/test_questionnaire.py).
+    assert ok.status_code == 303 and ok.headers["location"] == "/api/users/questionnaire-form/"
     account = web.get("/account")
-    assert "pending" in account.text and "API key" in account.text
-    # Pending: no API key, cannot create, cannot see the admin page.
+    assert "incomplete" in account.text and "API key" in account.text
+    # Not approved: no API key, cannot create, cannot see the admin page.
     assert web.get("/dandiset/new").status_code == 403
     assert web.get("/admin/users").status_code == 403
     refused = web.post("/dandiset/new", {"name": "Too early"}, form_page="/account")

@@ -169,7 +169,7 @@ def account_for(session: Session, identity: Identity, signed_in: User | None) ->
     """The archive account of an outside identity, connecting it on first use.
 
     First use connects it to the signed-in account, else to the account with the same
-    verified email address, else to a new account waiting for approval.
+    verified email address, else to a new account that answers the sign-up questionnaire next.
     """
     link = session.get(ExternalAccount, (identity.provider, identity.subject))
     if link is not None:
@@ -183,6 +183,8 @@ def account_for(session: Session, identity: Identity, signed_in: User | None) ->
         )
         session.flush()
     assert user is not None
+    if identity.email and identity.email.strip().lower() == user.email.strip().lower():
+        user.email_verified = True  # the provider vouches for it (see Identity.email)
     if user.status == UserStatus.REJECTED:
         raise PermissionDenied("This account was not approved.")
     return user
@@ -199,4 +201,4 @@ def _new_user(session: Session, identity: Identity) -> User:
     # one (RFC 2606 ".invalid"): addresses are unique and required.
     email = identity.email or f"{identity.subject}@{identity.provider}.invalid"
     name = identity.name or identity.subject
-    return users.create_user(session, email, name=name[:255], status=UserStatus.PENDING)
+    return users.create_user(session, email, name=name[:255], status=UserStatus.INCOMPLETE)

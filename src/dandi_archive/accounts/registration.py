@@ -42,7 +42,7 @@ def _check_password(password: str, confirm: str | None) -> str | None:
 
 
 def sign_up(session: Session, email: str, name: str, password: str, confirm: str) -> User:
-    """A new account waiting for an administrator's approval."""
+    """A new account, INCOMPLETE until it answers the sign-up questionnaire."""
     email, name = email.strip(), name.strip()
     problems: dict[str, str] = {}
     if "@" not in email or email.startswith("@") or email.endswith("@") or len(email) > 254:
@@ -57,7 +57,7 @@ def sign_up(session: Session, email: str, name: str, password: str, confirm: str
         problems["password"] = problem
     if problems:
         raise InvalidFields(problems)
-    user = users.create_user(session, email, name=name, status=UserStatus.PENDING)
+    user = users.create_user(session, email, name=name, status=UserStatus.INCOMPLETE)
     user.password_hash = _hasher.hash(password)
     session.flush()
     return user
@@ -106,6 +106,16 @@ def list_users(session: Session, actor: User | None, limit: int = 500) -> list[U
     return list(
         session.scalars(select(User).order_by(pending_first, User.created.desc()).limit(limit))
     )
+
+
+def list_usernames(session: Session, actor: User | None, *, approved_only: bool) -> list[str]:
+    """Upstream's ``GET /api/users/``: every account's public name (upstream's GitHub
+    login; ours is the username every other endpoint shows), sorted."""
+    require_admin(actor)
+    query = select(User.username).order_by(User.username)
+    if approved_only:
+        query = query.where(User.status == UserStatus.APPROVED)
+    return list(session.scalars(query))
 
 
 def set_status(session: Session, actor: User | None, user_id: int, status: UserStatus) -> User:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from dandi_archive.access.permissions import require_approved
-from dandi_archive.accounts import users
+from dandi_archive.accounts import registration, users
 from dandi_archive.api.deps import SessionDep, UserDep
 from dandi_archive.api.schemas import UserOut
 from dandi_archive.errors import NotAuthenticated
@@ -41,3 +41,8 @@ def search(session: SessionDep, user: UserDep, username: str = "") -> list[UserO
     # Pending accounts read like anonymous callers, who may not list accounts either.
     require_approved(user)
     return [UserOut(**users.describe_user(u)) for u in users.search_users(session, username)]
+
+
+@router.get("/users/", response_model=list[str], summary="Usernames of all accounts (admins)")
+def list_users(session: SessionDep, user: UserDep, approved_only: bool = False) -> list[str]:
+    return registration.list_usernames(session, user, approved_only=approved_only)

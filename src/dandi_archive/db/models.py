@@ -129,6 +129,13 @@ class User(Base):
         _enum(UserStatus, "user_status"), default=UserStatus.PENDING
     )
     created: Mapped[datetime] = mapped_column(default=utcnow)
+    # The sign-up questionnaire's answers (question -> answer), None until answered.
+    questionnaire: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    # Whether a sign-in provider vouched for ``email``: only such addresses can approve
+    # an account automatically by their domain (anyone can type an address at sign-up).
+    email_verified: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
 
     api_key: Mapped[ApiKey | None] = relationship(back_populates="user", uselist=False)
 

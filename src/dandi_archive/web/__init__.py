@@ -15,7 +15,15 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from dandi_archive.instance import Archive
-from dandi_archive.web import accounts, dandiset_pages, errors, external_sign_in, owner, pages
+from dandi_archive.web import (
+    accounts,
+    dandiset_pages,
+    errors,
+    external_sign_in,
+    owner,
+    pages,
+    questionnaire,
+)
 
 STATIC = Path(__file__).with_name("static")
 SESSION_MAX_AGE = 14 * 24 * 3600
@@ -33,6 +41,6 @@ def install(app: FastAPI, archive: Archive) -> None:
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # owner first: its /dandiset/new and /dandiset/{id}/owners precede /dandiset/{id}/{version}.
-    for module in (owner, pages, dandiset_pages, accounts, external_sign_in):
+    for module in (owner, pages, dandiset_pages, accounts, external_sign_in, questionnaire):
         app.include_router(module.router)
     errors.install(app)

@@ -16,6 +16,7 @@ from dandi_archive.errors import (
     TooManyRequests,
 )
 from dandi_archive.instance import Archive
+from dandi_archive.web.questionnaire import QUESTIONNAIRE_URL
 from dandi_archive.web.session import (
     PostedForm,
     WebUser,
@@ -64,8 +65,7 @@ def signup(
             providers=_providers(archive),
         )
     sign_in(request, session, user)
-    flash(request, "Welcome! An administrator will approve your account soon.")
-    return redirect("/account")
+    return redirect(QUESTIONNAIRE_URL)  # the account is INCOMPLETE until answered
 
 
 @router.get("/login", response_class=HTMLResponse)

@@ -16,9 +16,10 @@ from starlette.concurrency import run_in_threadpool
 
 from dandi_archive.accounts import external_sign_in as external
 from dandi_archive.api.deps import ArchiveDep
-from dandi_archive.db.models import User
+from dandi_archive.db.models import User, UserStatus
 from dandi_archive.errors import ArchiveError, NotFound
 from dandi_archive.instance import Archive
+from dandi_archive.web.questionnaire import QUESTIONNAIRE_URL
 from dandi_archive.web.session import WebUser, flash, safe_next, sign_in
 from dandi_archive.web.templating import render
 
@@ -111,6 +112,9 @@ def _connect(
             return _failed(request, archive, exc.message)
         sign_in(request, session, account)
         approved = account.is_approved
+        incomplete = account.status == UserStatus.INCOMPLETE
+    if incomplete:
+        return RedirectResponse(QUESTIONNAIRE_URL, status_code=303)
     if not approved:
         flash(request, "Welcome! An administrator will approve your account soon.")
     return RedirectResponse(target if approved else "/account", status_code=303)
