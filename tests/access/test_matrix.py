@@ -81,6 +81,7 @@ class Row:
     fresh: str | None = None  # allowed calls run on a new one of these (they spoil it)
     embedded_only: bool = False  # the folder store's S3 stand-in
     after: str | None = None  # "keys": the call replaced API keys or ended sessions
+    page: bool = False  # a page at an /api/ address (upstream's): called with the session
 
     @property
     def id(self) -> str:
@@ -170,6 +171,17 @@ def owners_form(w: World, role: str, t: Target) -> dict[str, Any]:
     return {"data": {"action": "add", "username": w.owner_username}}
 
 
+def questionnaire_form(w: World, role: str, t: Target) -> dict[str, Any]:
+    """Upstream's answers, keeping the role's name (the answers set it)."""
+    email = w.emails.get(role)
+    with w.api.archive.db.session() as session:
+        user = users.find_by_email(session, email) if email else None
+        first, _, last = (user.name if user else "Any Body").partition(" ")
+    use = "Please describe how your research project will utilize DANDI resources."
+    answers = {"Affiliation(s)": "A lab", "Lab/project website": "https://example.org", use: "x"}
+    return {"data": {"First Name": first, "Last Name": last or "-", **answers}}
+
+
 def edit_form(w: World, role: str, t: Target) -> dict[str, Any]:
     return {"data": {"name": t.title, "_add": "contributor:Person"}}  # shown, not saved
 
@@ -209,6 +221,16 @@ TABLE: tuple[Row, ...] = (
     Row("POST", "/api/auth/token", APPROVED, after="keys"),
     Row("GET", "/api/users/me/", "401 ok 401 ok ok ok"),
     Row("GET", "/api/users/search/", APPROVED, body=lambda w, r, t: {"params": {"username": "ol"}}),
+    Row("GET", "/api/users/", ADMIN),
+    # Upstream's sign-up questionnaire: a page (any signed-in account, its own answers).
+    Row("GET", "/api/users/questionnaire-form/", "401 ok 401 ok ok ok", page=True),
+    Row(
+        "POST",
+        "/api/users/questionnaire-form/",
+        "401 ok 401 ok ok ok",
+        body=questionnaire_form,
+        page=True,
+    ),
     Row("GET", "/api/admin/fixity/", ADMIN),
     Row("GET", "/api/stats/", PUBLIC),  # counts only, embargoed Dandisets included
     Row("GET", "/api/audit/events/asset", ADMIN),
@@ -546,7 +568,7 @@ def call(w: World, row: Row, role: str, t: Target, method: str | None = None) ->
     method = method or row.method
     url = row.path.format(**t.params())
     kwargs = row.body(w, role, t) if row.body else {}
-    if is_api(row.path):
+    if is_api(row.path) and not row.page:
         return w.api.request(method, url, w.keys[role], follow_redirects=False, **kwargs)
     client = w.browsers[role]
     if row.path in ("/signup", "/login", "/logout"):  # not to spoil the role's own session
@@ -561,7 +583,7 @@ def outcome(row: Row, r: httpx.Response) -> str:
     """The token of the table this response counts as."""
     status = r.status_code
     to_login = 300 <= status < 400 and r.headers.get("location", "").startswith("/login")
-    if status == 401 or (to_login and not is_api(row.path)):
+    if status == 401 or (to_login and (row.page or not is_api(row.path))):
         return "401"
     if status in (403, 404):
         return "no"
