@@ -66,6 +66,13 @@ def test_newcomer_to_published_dandiset(server, browser, screenshot, tmp_path):
     page.locator("#f-password").fill(USER[2])
     page.get_by_label("Password again").fill(USER[2])
     page.get_by_role("button", name="Sign up").click()
+    # -- upstream's sign-up questions (an unverified address waits for an admin) ------------
+    expect(page.get_by_role("heading", name="Welcome to DANDI")).to_be_visible()
+    assert unlabelled_inputs(page) == []
+    page.get_by_label("Affiliation(s)").fill("A neuroscience lab")
+    page.get_by_label("Lab/project website").fill("https://lab.example.org")
+    page.get_by_label("how your research project will utilize DANDI").fill("Share recordings")
+    page.get_by_role("button", name="Submit").click()
     expect(page.get_by_text("an administrator must approve it")).to_be_visible()
     screenshot(page, "01-signed-up-pending")
 
