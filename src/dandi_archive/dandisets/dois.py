@@ -104,7 +104,8 @@ def withdraw_version(archive: Archive, session: Session, version: Version) -> No
         else:  # reserved, or pending and never sent: nothing exists at DataCite
             doi.state = doi.target = DoiState.DELETED
         doi.message, doi.updated = None, now
-    concept = session.get(Doi, concept_doi(version.dandiset), with_for_update=True)
+    name = concept_doi(version.dandiset)
+    concept = session.get(Doi, name, with_for_update=True) if name else None
     if (
         concept is not None
         and concept.state != DoiState.RESERVED
