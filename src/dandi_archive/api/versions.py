@@ -26,7 +26,7 @@ from dandi_archive.dandisets.dandisets import get_readable_dandiset
 from dandi_archive.dandisets.folders import version_totals
 from dandi_archive.db.models import Dandiset, User, Version
 from dandi_archive.errors import MethodNotAllowed
-from dandi_archive.publishing import publish
+from dandi_archive.publishing import publish, withdraw
 
 router = APIRouter(prefix="/api/dandisets/{dandiset_id}/versions", tags=["versions"])
 
@@ -96,6 +96,22 @@ def update_version(
         archive, session, user, dandiset_id, version, body.name, body.metadata
     )
     return version_info(session, draft.dandiset, draft, user)
+
+
+@router.delete(
+    "/{version}/",
+    status_code=204,
+    responses={
+        401: {"description": "Not signed in"},
+        403: {"description": "Not an admin, or the draft (which cannot be withdrawn)"},
+    },
+    summary="Withdraw a published version (admins): hidden, DOI no longer findable, kept",
+)
+def withdraw_version(
+    archive: ArchiveDep, session: SessionDep, user: UserDep, dandiset_id: str, version: str
+) -> Response:
+    withdraw.withdraw_version(archive, session, user, dandiset_id, version)
+    return Response(status_code=204)
 
 
 @router.post(

@@ -31,6 +31,9 @@ Kind = Literal[
     "unembargo_dandiset",
     "publish_dandiset",
     "delete_dandiset",
+    # Ours (upstream deletes the version row and records nothing): an admin withdrew a
+    # published version.
+    "withdraw_version",
 ]
 KINDS: tuple[str, ...] = get_args(Kind)
 ASSET_KINDS = ("add_asset", "update_asset", "remove_asset")
@@ -177,3 +180,7 @@ def publish_dandiset(session: Session, dandiset_id: int, user: User | None, vers
 
 def unembargo_dandiset(session: Session, dandiset_id: int, user: User | None) -> None:
     record(session, dandiset_id, user, "unembargo_dandiset", {})
+
+
+def withdraw_version(session: Session, dandiset_id: int, user: User | None, version: str) -> None:
+    record(session, dandiset_id, user, "withdraw_version", {"version": version})

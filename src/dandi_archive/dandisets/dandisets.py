@@ -202,7 +202,11 @@ def query_dandisets(session: Session, query: DandisetQuery) -> Select:
         )
     if not query.draft:
         stmt = stmt.where(
-            exists().where(Version.dandiset_id == Dandiset.id, Version.version != "draft")
+            exists().where(
+                Version.dandiset_id == Dandiset.id,
+                Version.version != "draft",
+                Version.withdrawn.is_(None),
+            )
         )
     if not query.empty:
         stmt = stmt.where(
@@ -280,7 +284,11 @@ def versions_for_listing(
     }
     newest = (
         select(func.max(Version.id))
-        .where(Version.dandiset_id.in_(dandiset_ids), Version.version != "draft")
+        .where(
+            Version.dandiset_id.in_(dandiset_ids),
+            Version.version != "draft",
+            Version.withdrawn.is_(None),  # a withdrawn version is never the most recent
+        )
         .group_by(Version.dandiset_id)
     )
     published = {

@@ -60,6 +60,33 @@ class DataCiteClient:
         except httpx.TransportError as exc:
             raise DataCiteError(f"DataCite is unreachable: {exc}") from exc
 
+    def hide_doi(self, doi: str) -> dict[str, Any]:
+        """Move a findable DOI to DataCite's "registered" state: it keeps resolving but is
+        no longer listed (DataCite never deletes a findable DOI)."""
+        return self.put_doi(doi, {"event": "hide"})
+
+    def delete_doi(self, doi: str) -> None:
+        """Delete a DOI that is still a DataCite draft (a missing one is already gone)."""
+        sender = retry(
+            retry=retry_if_exception(_transient),
+            stop=stop_after_attempt(self.attempts),
+            wait=wait_exponential(multiplier=0.5, max=30),
+            reraise=True,
+        )(self._delete)
+        try:
+            sender(f"{self.api_url}/dois/{doi}")
+        except httpx.HTTPStatusError as exc:
+            raise DataCiteError(
+                f"DataCite answered {exc.response.status_code}: {exc.response.text[:500]}"
+            ) from exc
+        except httpx.TransportError as exc:
+            raise DataCiteError(f"DataCite is unreachable: {exc}") from exc
+
+    def _delete(self, url: str) -> None:
+        response = self.http.delete(url)
+        if response.status_code != 404:
+            response.raise_for_status()
+
     def _put(self, url: str, body: dict[str, Any]) -> dict[str, Any]:
         response = self.http.put(url, json=body)
         response.raise_for_status()

@@ -86,6 +86,50 @@ def mint_for_version(
     concept.updated = datetime.now(UTC)
 
 
+def withdraw_version(archive: Archive, session: Session, version: Version) -> None:
+    """The DOIs of a version being withdrawn (in the withdrawal's transaction).
+
+    A findable DOI cannot be deleted, so it is hidden (DataCite's "registered" state: it
+    still resolves, to the tombstone). One that never became findable is deleted at
+    DataCite if it might be there, and is otherwise simply never sent. The concept DOI
+    moves back to the newest remaining version, or is hidden when none remains.
+    """
+    doi = session.scalar(select(Doi).where(Doi.version_id == version.id).with_for_update())
+    now = datetime.now(UTC)
+    if doi is not None:
+        if doi.state in (DoiState.FINDABLE, DoiState.REGISTERED):
+            doi.state, doi.target = DoiState.PENDING, DoiState.REGISTERED
+        elif doi.state in (DoiState.DRAFT, DoiState.FAILED):
+            doi.state, doi.target = DoiState.PENDING, DoiState.DELETED
+        else:  # reserved, or pending and never sent: nothing exists at DataCite
+            doi.state = doi.target = DoiState.DELETED
+        doi.message, doi.updated = None, now
+    name = concept_doi(version.dandiset)
+    concept = session.get(Doi, name, with_for_update=True) if name else None
+    if (
+        concept is not None
+        and concept.state != DoiState.RESERVED
+        and concept.target in (DoiState.FINDABLE, DoiState.REGISTERED)
+    ):
+        remaining = session.scalar(
+            select(Version.id)
+            .where(
+                Version.dandiset_id == version.dandiset_id,
+                Version.version != "draft",
+                Version.withdrawn.is_(None),
+            )
+            .limit(1)
+        )
+        concept.target = DoiState.FINDABLE if remaining else DoiState.REGISTERED
+        concept.state, concept.message, concept.updated = DoiState.PENDING, None, now
+    if session.scalar(
+        select(Doi.doi)
+        .where(Doi.dandiset_id == version.dandiset_id, Doi.state == DoiState.PENDING)
+        .limit(1)
+    ):
+        archive.defer(session, "register_dois", dandiset_id=version.dandiset_id)
+
+
 def datacite_attributes(metadata: dict[str, Any], *, concept: str | None = None) -> dict[str, Any]:
     """DataCite attributes of a published version, or of its concept DOI."""
     attributes = to_datacite(metadata, validate=True, publish=True)["data"]["attributes"]
@@ -131,7 +175,12 @@ def register(archive: Archive, dandiset_id: int) -> None:
 
 def _register_one(session: Session, client: DataCiteClient, doi: Doi) -> None:
     try:
-        client.put_doi(doi.doi, _attributes_for(session, doi))
+        if doi.target == DoiState.REGISTERED:
+            client.hide_doi(doi.doi)
+        elif doi.target == DoiState.DELETED:
+            client.delete_doi(doi.doi)
+        else:
+            client.put_doi(doi.doi, _attributes_for(session, doi))
     except (DataCiteError, ValueError) as exc:
         doi.state, doi.message = DoiState.FAILED, str(exc)
         log.error("DOI %s not registered: %s", doi.doi, exc)
@@ -147,7 +196,11 @@ def _attributes_for(session: Session, doi: Doi) -> dict[str, Any]:
         return datacite_attributes(session.get(Version, doi.version_id).metadata_)
     newest = session.scalars(
         select(Version)
-        .where(Version.dandiset_id == doi.dandiset_id, Version.version != "draft")
+        .where(
+            Version.dandiset_id == doi.dandiset_id,
+            Version.version != "draft",
+            Version.withdrawn.is_(None),
+        )
         .order_by(Version.created.desc())
         .limit(1)
     ).one()
@@ -165,5 +218,14 @@ def describe(session: Session, version: Version) -> dict[str, Any] | None:
         DoiState.DRAFT: "registered at DataCite as a draft",
         DoiState.FINDABLE: "registered at DataCite and findable",
         DoiState.FAILED: f"registration failed, will be retried: {doi.message}",
+        DoiState.REGISTERED: "version withdrawn: registered at DataCite, no longer findable",
+        DoiState.DELETED: "version withdrawn before the DOI became findable: not registered",
     }
+    if doi.state == DoiState.PENDING and doi.target == DoiState.REGISTERED:
+        return {
+            "doi": doi.doi,
+            "state": doi.state.value,
+            "message": "version withdrawn: "
+            "being moved to the registered (not findable) state at DataCite",
+        }
     return {"doi": doi.doi, "state": doi.state.value, "message": notes[doi.state]}

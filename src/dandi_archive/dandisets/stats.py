@@ -86,7 +86,9 @@ def application_stats(session: Session) -> ApplicationStats:
     return ApplicationStats(
         dandiset_count=session.scalar(select(func.count()).select_from(Dandiset)) or 0,
         published_dandiset_count=session.scalar(
-            select(func.count(func.distinct(Version.dandiset_id))).where(Version.version != "draft")
+            select(func.count(func.distinct(Version.dandiset_id))).where(
+                Version.version != "draft", Version.withdrawn.is_(None)
+            )
         )
         or 0,
         user_count=session.scalar(

@@ -117,7 +117,13 @@ def list_versions(session: Session, dandiset: Dandiset, order: str | None) -> An
     if order not in ("created", "-created"):
         raise BadRequest("order must be 'created' or '-created'.")
     key = Version.created.desc() if order.startswith("-") else Version.created.asc()
-    return select(Version).where(Version.dandiset_id == dandiset.id).order_by(key, Version.id)
+    # Withdrawn versions are gone from the list, as deleted ones are upstream; they
+    # still answer by their id (metadata, info, landing page with its notice).
+    return (
+        select(Version)
+        .where(Version.dandiset_id == dandiset.id, Version.withdrawn.is_(None))
+        .order_by(key, Version.id)
+    )
 
 
 def asset_validation_errors(session: Session, version: Version) -> list[dict[str, str]]:

@@ -254,6 +254,9 @@ class Version(Base):
     publish_request: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     # The revision whose manifests are in the bucket (None: not written yet).
     manifests_revision: Mapped[int | None] = mapped_column(Integer)
+    # Published versions only: when an admin withdrew it. The row, its assets and its
+    # manifests stay (as a tombstone); it is no longer listed or the most recent.
+    withdrawn: Mapped[datetime | None] = mapped_column()
 
     dandiset: Mapped[Dandiset] = relationship(back_populates="versions")
 
@@ -505,6 +508,12 @@ class DoiState(enum.StrEnum):
     DRAFT = "draft"  # registered at DataCite as a draft
     FINDABLE = "findable"  # registered and public
     FAILED = "failed"  # DataCite refused or was unreachable; retried by the sweep
+    # A withdrawn version's DOI: DataCite's "registered" state (it still resolves, to the
+    # tombstone, but is no longer findable; a findable DOI can never be deleted).
+    REGISTERED = "registered"
+    # A withdrawn version's DOI that never became findable: removed at DataCite (or
+    # never sent there), and never registered again.
+    DELETED = "deleted"
 
 
 class Doi(Base):

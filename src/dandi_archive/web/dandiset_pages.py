@@ -74,7 +74,8 @@ def landing_context(
 ) -> dict[str, Any]:
     meta = version.metadata_ or {}
     versions = list(session.scalars(version_service.list_versions(session, dandiset, "-created")))
-    totals = version_totals(session, [v.id for v in versions])
+    # The shown version may be a withdrawn one, which the list leaves out.
+    totals = version_totals(session, [v.id for v in versions] + [version.id])
     owner = is_owner(session, dandiset.id, user)
     values = facet_values(session, dandiset, version)
     settings = archive.settings
