@@ -1,7 +1,7 @@
 """withdrawn versions: versions.withdrawn, and DOI states registered/deleted
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-12 10:00:00.000000
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0014'
-down_revision = '0012'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
