@@ -317,6 +317,9 @@ TABLE: tuple[Row, ...] = (
     Row("DELETE", Z + "/files/", **CHANGE, body=zarr_delete_body, fresh="zarr"),
     Row("POST", Z + "/finalize/", **CHANGE, fresh="zarr"),
     Row("GET", "/api/search/", KEYED),
+    Row("GET", "/api/dandisets/search/", KEYED),  # embargoed hits: SEARCHES below
+    Row("GET", "/api/search/species/", KEYED),
+    Row("GET", "/api/search/genotypes/", KEYED),
     # -- the folder store's S3: signed URLs, not keys, decide -----------------------------
     Row("PUT", "/storage/parts/{token}", "no no no no no no", embedded_only=True),
     Row("POST", "/storage/complete/{token}", "no no no no no no", embedded_only=True),
@@ -734,6 +737,8 @@ SEARCHES = (
     ("/api/search/", {"embargo": "EMBARGOED"}, True),
     ("/api/dandisets/", {"search": "otter"}, False),
     ("/api/dandisets/", {"search": "otter", "embargoed": "true"}, True),
+    ("/api/dandisets/search/", {}, False),
+    ("/api/dandisets/search/", {"embargoed": "true"}, True),
     ("/search", {"q": "otter"}, True),
     ("/search", {"q": "sealed-otter-session"}, True),
 )

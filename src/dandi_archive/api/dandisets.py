@@ -30,6 +30,7 @@ from dandi_archive.dandisets.folders import version_totals
 from dandi_archive.db.models import Dandiset, Upload, User, Version
 from dandi_archive.embargo import lifting as embargo
 from dandi_archive.errors import BadRequest
+from dandi_archive.search import asset_filters
 
 router = APIRouter(prefix="/api/dandisets", tags=["dandisets"])
 PageDep = Annotated[PageParams, Depends(page_params)]
@@ -110,6 +111,75 @@ def list_dandisets(
     count = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     dandisets = list(session.scalars(stmt.offset(params.offset).limit(params.page_size)))
     results = dandisets_out(session, dandisets, user, detail=False)
+    return paginated(request, params, count, results, params.offset + len(results) < count)
+
+
+class DandisetSearchOut(DandisetOut):
+    # Per chosen filter, the Dandiset's files that pass it (upstream's shape).
+    asset_counts: dict[str, int]
+
+
+# Declared before "/{dandiset_id}/" so "search" is not taken for an identifier.
+@router.get("/search/", response_model=Page[DandisetSearchOut], summary="Dandisets by their files")
+def search_dandisets(
+    request: Request,
+    session: SessionDep,
+    user: UserDep,
+    params: PageDep,
+    draft: bool = Query(True, description="false: only Dandisets with a published version"),
+    empty: bool = Query(True, description="false: leave out Dandisets without files"),
+    embargoed: bool = Query(False, description="true: include embargoed Dandisets you own"),
+    user_filter: str | None = Query(None, alias="user", description="'me': only yours"),
+    starred: bool = Query(False, description="true: only the Dandisets you starred"),
+    search: str | None = Query(None, description="Words that must all appear in the metadata"),
+    ordering: str | None = Query(
+        None, description="id, name, modified, size or stars; '-' reverses"
+    ),
+    file_type: list[str] = Query(
+        [], description="Encoding-format prefixes: application/x-nwb, image/, text/, video/"
+    ),
+    file_size_min: int | None = Query(None, description="Smallest file size, in bytes"),
+    file_size_max: int | None = Query(None, description="Largest file size, in bytes"),
+    measurement_technique: list[str] = Query([], description="Measurement techniques"),
+    genotype: list[str] = Query([], description="Genotypes of the first participant"),
+    species: list[str] = Query([], description="Species of the first participant"),
+) -> dict:
+    if user_filter not in (None, "me"):
+        raise BadRequest("The only supported value of 'user' is 'me'.")
+    filters = asset_filters.validate(
+        session,
+        user,
+        asset_filters.AssetFilters(
+            file_type=file_type,
+            file_size_min=file_size_min,
+            file_size_max=file_size_max,
+            measurement_technique=measurement_technique,
+            genotype=genotype,
+            species=species,
+        ),
+    )
+    query = service.DandisetQuery(
+        user=user,
+        draft=draft,
+        empty=empty,
+        embargoed=embargoed,
+        mine=user_filter == "me",
+        starred=starred,
+        search=search,
+        ordering=ordering,
+    )
+    stmt = service.query_dandisets(session, query).where(
+        Dandiset.id.in_(asset_filters.matching_dandisets(filters))
+    )
+    count = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    dandisets = list(session.scalars(stmt.offset(params.offset).limit(params.page_size)))
+    counts = asset_filters.asset_counts(session, [d.id for d in dandisets], filters)
+    results = [
+        DandisetSearchOut(**out.model_dump(), asset_counts=counts[d.id])
+        for d, out in zip(
+            dandisets, dandisets_out(session, dandisets, user, detail=False), strict=True
+        )
+    ]
     return paginated(request, params, count, results, params.offset + len(results) < count)
 
 

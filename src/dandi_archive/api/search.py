@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
+from sqlalchemy import func, select
 
 from dandi_archive.api.deps import SessionDep, UserDep
-from dandi_archive.api.pagination import MAX_PAGE, PageParams, clamp_page_size, page_links
+from dandi_archive.api.pagination import (
+    MAX_PAGE,
+    Page,
+    PageParams,
+    clamp_page_size,
+    page_links,
+    page_params,
+    paginated,
+)
+from dandi_archive.search import asset_filters
 from dandi_archive.search import query as service
 
 router = APIRouter(prefix="/api", tags=["search"])
@@ -120,3 +131,30 @@ def search(
             for k, values in result.facets.items()
         },
     )
+
+
+@router.get(
+    "/search/species/", response_model=Page[str], summary="Species of visible files (autocomplete)"
+)
+def search_species(
+    request: Request,
+    session: SessionDep,
+    user: UserDep,
+    params: Annotated[PageParams, Depends(page_params)],
+    species: str = Query("", description="Text the species must contain (any case)"),
+) -> dict:
+    stmt = asset_filters.species_names(user, species)
+    count = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    results = list(session.scalars(stmt.offset(params.offset).limit(params.page_size)))
+    return paginated(request, params, count, results, params.offset + len(results) < count)
+
+
+@router.get(
+    "/search/genotypes/", response_model=list[str], summary="Genotypes of visible files (≤ 10)"
+)
+def search_genotypes(
+    session: SessionDep,
+    user: UserDep,
+    genotype: str = Query("", description="Text the genotype must contain (any case)"),
+) -> list[str]:
+    return asset_filters.genotypes(session, user, genotype)

@@ -2,7 +2,10 @@
 
 * ``search_dandisets``: one row per Dandiset with the words of its draft's metadata in
   three weighted columns (title; keywords and facet values; everything else).
-* ``search_assets``: one row per file of a draft: its path and NWB types as words.
+* ``search_assets``: one row per file of a draft: its path and NWB types as words, and
+  the fields ``/api/dandisets/search/`` filters files by (encoding format, first
+  participant's species and genotype, measurement techniques); sizes are read from the
+  blob or Zarr at query time, as a Zarr's grows after it joined the draft.
 * ``search_terms``: per Dandiset, each word of its files with the number of files that
   contain it (one row per word and Dandiset, however many files).
 * ``search_facets``: per Dandiset, each facet value (species, approach, ...) with the
@@ -62,6 +65,8 @@ class SearchAsset(Base):
     __table_args__ = (
         Index("ix_search_assets_dandiset_path", "dandiset_id", "path"),
         Index("ix_search_assets_asset", "asset_id"),
+        Index("ix_search_assets_species", "species", "dandiset_id"),
+        Index("ix_search_assets_genotype", "genotype", "dandiset_id"),
     )
 
     id: Mapped[int] = mapped_column(RowId, primary_key=True, autoincrement=True)
@@ -69,6 +74,12 @@ class SearchAsset(Base):
     asset_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     path: Mapped[str] = mapped_column(PathString)
     words: Mapped[str] = mapped_column(Text, default="")
+    encoding_format: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    species: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    genotype: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    # Names of its measurement techniques, each enclosed in "|" ("|a|b|"), so one is
+    # matched by a LIKE on both engines.
+    techniques: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class SearchTerm(Base):

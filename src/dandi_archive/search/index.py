@@ -85,6 +85,33 @@ def asset_facets(path: str, metadata: dict[str, Any]) -> set[tuple[str, str]]:
     return {(f, v[:MAX_VALUE]) for f, v in values}
 
 
+def _first_participant(metadata: dict[str, Any]) -> dict[str, Any]:
+    agents = metadata.get("wasAttributedTo") or []
+    first = agents[0] if isinstance(agents, list) and agents else None
+    return first if isinstance(first, dict) else {}
+
+
+def _label(value: Any) -> str:
+    """A genotype or species as a string: dandischema allows a plain string or an object
+    with a ``name``."""
+    if isinstance(value, dict):
+        value = value.get("name")
+    return str(value)[:MAX_VALUE] if value else ""
+
+
+def asset_filter_fields(metadata: dict[str, Any]) -> dict[str, str]:
+    """What ``/api/dandisets/search/`` filters a file by, read as upstream reads it: the
+    encoding format, the first participant's species and genotype, the techniques."""
+    participant = _first_participant(metadata)
+    techniques = _names(metadata.get("measurementTechnique"))
+    return {
+        "encoding_format": str(metadata.get("encodingFormat") or "")[:MAX_VALUE],
+        "species": _label(participant.get("species")),
+        "genotype": _label(participant.get("genotype")),
+        "techniques": "".join(f"|{t}" for t in techniques) + "|" if techniques else "",
+    }
+
+
 def asset_words(path: str, metadata: dict[str, Any]) -> str:
     facet_values = [v for f, v in asset_facets(path, metadata) if f in ("species", "variable")]
     return words(path, *facet_values)
@@ -225,7 +252,13 @@ def index_asset(session: Session, version: Version, asset: Asset) -> None:
     meta = asset.metadata_ or {}
     text = asset_words(asset.path, meta)
     session.add(
-        SearchAsset(dandiset_id=version.dandiset_id, asset_id=asset.id, path=asset.path, words=text)
+        SearchAsset(
+            dandiset_id=version.dandiset_id,
+            asset_id=asset.id,
+            path=asset.path,
+            words=text,
+            **asset_filter_fields(meta),
+        )
     )
     _count_terms(session, version.dandiset_id, _terms(text))
     values = asset_facets(asset.path, meta)
