@@ -79,12 +79,8 @@ def dandisets_out(
     return out
 
 
-@router.get("/", response_model=Page[DandisetOut], summary="List Dandisets")
-def list_dandisets(
-    request: Request,
-    session: SessionDep,
+def list_query(
     user: UserDep,
-    params: PageDep,
     draft: bool = Query(True, description="false: only Dandisets with a published version"),
     empty: bool = Query(True, description="false: leave out Dandisets without files"),
     embargoed: bool = Query(False, description="true: include embargoed Dandisets you own"),
@@ -94,10 +90,11 @@ def list_dandisets(
     ordering: str | None = Query(
         None, description="id, name, modified, size or stars; '-' reverses"
     ),
-) -> dict:
+) -> service.DandisetQuery:
+    """The filters and order of a Dandiset listing (the list and its file search share them)."""
     if user_filter not in (None, "me"):
         raise BadRequest("The only supported value of 'user' is 'me'.")
-    query = service.DandisetQuery(
+    return service.DandisetQuery(
         user=user,
         draft=draft,
         empty=empty,
@@ -107,6 +104,19 @@ def list_dandisets(
         search=search,
         ordering=ordering,
     )
+
+
+ListQueryDep = Annotated[service.DandisetQuery, Depends(list_query)]
+
+
+@router.get("/", response_model=Page[DandisetOut], summary="List Dandisets")
+def list_dandisets(
+    request: Request,
+    session: SessionDep,
+    user: UserDep,
+    query: ListQueryDep,
+    params: PageDep,
+) -> dict:
     stmt = service.query_dandisets(session, query)
     count = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     dandisets = list(session.scalars(stmt.offset(params.offset).limit(params.page_size)))
@@ -125,16 +135,8 @@ def search_dandisets(
     request: Request,
     session: SessionDep,
     user: UserDep,
+    query: ListQueryDep,
     params: PageDep,
-    draft: bool = Query(True, description="false: only Dandisets with a published version"),
-    empty: bool = Query(True, description="false: leave out Dandisets without files"),
-    embargoed: bool = Query(False, description="true: include embargoed Dandisets you own"),
-    user_filter: str | None = Query(None, alias="user", description="'me': only yours"),
-    starred: bool = Query(False, description="true: only the Dandisets you starred"),
-    search: str | None = Query(None, description="Words that must all appear in the metadata"),
-    ordering: str | None = Query(
-        None, description="id, name, modified, size or stars; '-' reverses"
-    ),
     file_type: list[str] = Query(
         [], description="Encoding-format prefixes: application/x-nwb, image/, text/, video/"
     ),
@@ -144,8 +146,6 @@ def search_dandisets(
     genotype: list[str] = Query([], description="Genotypes of the first participant"),
     species: list[str] = Query([], description="Species of the first participant"),
 ) -> dict:
-    if user_filter not in (None, "me"):
-        raise BadRequest("The only supported value of 'user' is 'me'.")
     filters = asset_filters.validate(
         session,
         user,
@@ -157,16 +157,6 @@ def search_dandisets(
             genotype=genotype,
             species=species,
         ),
-    )
-    query = service.DandisetQuery(
-        user=user,
-        draft=draft,
-        empty=empty,
-        embargoed=embargoed,
-        mine=user_filter == "me",
-        starred=starred,
-        search=search,
-        ordering=ordering,
     )
     stmt = service.query_dandisets(session, query).where(
         Dandiset.id.in_(asset_filters.matching_dandisets(filters))

@@ -7,6 +7,7 @@ exponential backoff; anything else is reported to the caller.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -45,20 +46,7 @@ class DataCiteClient:
     def put_doi(self, doi: str, attributes: dict[str, Any]) -> dict[str, Any]:
         """Create or update ``doi`` with these attributes; returns DataCite's answer."""
         body = {"data": {"id": doi, "type": "dois", "attributes": {**attributes, "doi": doi}}}
-        sender = retry(
-            retry=retry_if_exception(_transient),
-            stop=stop_after_attempt(self.attempts),
-            wait=wait_exponential(multiplier=0.5, max=30),
-            reraise=True,
-        )(self._put)
-        try:
-            return sender(f"{self.api_url}/dois/{doi}", body)
-        except httpx.HTTPStatusError as exc:
-            raise DataCiteError(
-                f"DataCite answered {exc.response.status_code}: {exc.response.text[:500]}"
-            ) from exc
-        except httpx.TransportError as exc:
-            raise DataCiteError(f"DataCite is unreachable: {exc}") from exc
+        return self._send(self._put, f"{self.api_url}/dois/{doi}", body)
 
     def hide_doi(self, doi: str) -> dict[str, Any]:
         """Move a findable DOI to DataCite's "registered" state: it keeps resolving but is
@@ -67,14 +55,19 @@ class DataCiteClient:
 
     def delete_doi(self, doi: str) -> None:
         """Delete a DOI that is still a DataCite draft (a missing one is already gone)."""
+        self._send(self._delete, f"{self.api_url}/dois/{doi}")
+
+    def _send(self, request: Callable[..., Any], *args: Any) -> Any:
+        """One request, retried with backoff while DataCite fails transiently; any other
+        failure becomes a DataCiteError that says what DataCite answered."""
         sender = retry(
             retry=retry_if_exception(_transient),
             stop=stop_after_attempt(self.attempts),
             wait=wait_exponential(multiplier=0.5, max=30),
             reraise=True,
-        )(self._delete)
+        )(request)
         try:
-            sender(f"{self.api_url}/dois/{doi}")
+            return sender(*args)
         except httpx.HTTPStatusError as exc:
             raise DataCiteError(
                 f"DataCite answered {exc.response.status_code}: {exc.response.text[:500]}"
