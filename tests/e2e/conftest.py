@@ -69,6 +69,22 @@ class LiveArchive:
             blocker.execute(text("ROLLBACK"))
         engine.dispose()
 
+    def initialize_upload(self, dandiset: str, data: bytes) -> dict:
+        """Announce ``data`` for upload into ``dandiset``; the answer (id and part URLs)."""
+        from ..helpers import dandi_etag
+
+        r = self.api(
+            "POST",
+            "/uploads/initialize/",
+            json={
+                "contentSize": len(data),
+                "digest": {"algorithm": "dandi:dandi-etag", "value": dandi_etag(data)},
+                "dandiset": dandiset,
+            },
+        )
+        assert r.status_code == 200, r.text
+        return r.json()
+
     def dandi(self, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         """Run the dandi client against this archive, with the owner's API key."""
         return run_dandi(self.url, self.key, *args, cwd=cwd)

@@ -12,18 +12,9 @@ from .test_dandi_client import DANDISET_METADATA, wait_until_valid
 
 
 def add_text_asset(live, dandiset: str, path: str, data: bytes) -> None:
-    from ..helpers import dandi_etag
-
-    init = live.api(
-        "POST",
-        "/uploads/initialize/",
-        json={
-            "contentSize": len(data),
-            "digest": {"algorithm": "dandi:dandi-etag", "value": dandi_etag(data)},
-            "dandiset": dandiset,
-        },
-    ).json()
     import httpx
+
+    init = live.initialize_upload(dandiset, data)
 
     part = init["parts"][0]
     etag = httpx.put(part["upload_url"], content=data).headers["ETag"].strip('"')

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 
 from dandi_archive.cli import main
 
-from ..helpers import DANDISET_METADATA, dandi_etag, md5_base64, zarr_checksum_of
+from ..helpers import DANDISET_METADATA, md5_base64, zarr_checksum_of
 from .test_publish_crash import assert_status
 
 MiB = 2**20
@@ -38,15 +38,7 @@ def test_kill_during_an_upload_then_finish_it(live_archive):
     live = live_archive
     dandiset = create_dandiset(live)
     data = hashlib.sha256(b"seed").digest() * (12 * MiB // 32)
-    init = live.api(
-        "POST",
-        "/uploads/initialize/",
-        json={
-            "contentSize": len(data),
-            "digest": {"algorithm": "dandi:dandi-etag", "value": dandi_etag(data)},
-            "dandiset": dandiset,
-        },
-    ).json()
+    init = live.initialize_upload(dandiset, data)
     url = init["parts"][0]["upload_url"]
 
     def half_then_crash() -> Iterator[bytes]:
