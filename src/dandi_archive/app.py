@@ -31,6 +31,7 @@ from dandi_archive.api import (
     webdav,
     zarr,
 )
+from dandi_archive.api import docs as api_docs
 from dandi_archive.api.head import HeadAsGet
 from dandi_archive.api.transient import RetryConflicts
 from dandi_archive.archive import build_archive
@@ -69,8 +70,8 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
         title="DANDI Archive API",
         description=DESCRIPTION,
         version=info.package_version("dandi-archive"),
-        docs_url="/swagger/",
-        redoc_url="/redoc/",
+        docs_url=None,  # served from packaged assets by api.docs
+        redoc_url=None,
         openapi_url="/api/openapi.json",
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
@@ -108,6 +109,8 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
     app.include_router(assets.by_id)
     if isinstance(archive.store, FolderStore):
         app.include_router(bucket.router)
+
+    api_docs.install(app)
 
     @app.get("/api/docs/swagger/", include_in_schema=False)
     def swagger_redirect() -> RedirectResponse:
