@@ -21,6 +21,7 @@ from dandi_archive.api import (
     dandisets,
     errors,
     guard,
+    harvest,
     info,
     search,
     stars,
@@ -102,6 +103,7 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
         stats,
         webdav,
         audit,
+        harvest,
     )
     for module in routers:
         app.include_router(module.router)

@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     )
     web_url: str | None = Field(None, description="URL of the web UI; defaults to base_url")
     jupyterhub_url: str | None = None
+    oai_page_size: int = Field(100, ge=1, description="Records per OAI-PMH list response")
+    support_email: str | None = Field(
+        None, description="The instance's support address (help pages, OAI-PMH adminEmail)"
+    )
 
     database_url: str | None = Field(
         None, description="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db"

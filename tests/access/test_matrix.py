@@ -233,6 +233,10 @@ TABLE: tuple[Row, ...] = (
     ),
     Row("GET", "/api/admin/fixity/", ADMIN),
     Row("GET", "/api/stats/", PUBLIC),  # counts only, embargoed Dandisets included
+    # Harvesting: published versions only (embargoed Dandisets have none).
+    Row("GET", "/oai", PUBLIC, body=lambda w, r, t: {"params": {"verb": "Identify"}}),
+    Row("POST", "/oai", PUBLIC, body=lambda w, r, t: {"data": {"verb": "ListSets"}}),
+    Row("GET", "/sitemap.xml", PUBLIC),
     Row("GET", "/api/audit/events/asset", ADMIN),
     # -- API: Dandisets -----------------------------------------------------------------
     Row("GET", "/api/dandisets/", KEYED),

@@ -19,7 +19,10 @@ from dandi_archive.dandisets import versions as version_service
 from dandi_archive.dandisets.folders import version_totals
 from dandi_archive.db.models import Dandiset, User, Version
 from dandi_archive.db.search import SearchFacet
+from dandi_archive.harvest import records as harvest_records
+from dandi_archive.harvest import signposting
 from dandi_archive.instance import Archive
+from dandi_archive.publishing.manifests import manifest_prefix
 from dandi_archive.web import jsonld
 from dandi_archive.web.session import WebUser
 from dandi_archive.web.templating import render
@@ -126,8 +129,34 @@ def landing(
 ) -> HTMLResponse:
     dandiset = dandiset_service.get_readable_dandiset(session, dandiset_id, user)
     shown = shown_version(session, dandiset, version)
-    return render(
+    page = render(
         request, "dandiset.html", **landing_context(archive, session, user, dandiset, shown)
+    )
+    if dandiset.embargo_status == "OPEN":
+        page.headers["Link"] = signposts(archive, session, dandiset, shown)
+    return page
+
+
+def signposts(archive: Archive, session: Session, dandiset: Dandiset, version: Version) -> str:
+    """The landing page's FAIR Signposting links (open Dandisets only)."""
+    settings = archive.settings
+    meta = version.metadata_ or {}
+    api = f"{settings.api_url}/dandisets/{dandiset.identifier}/versions/{version.version}/"
+    described_by = [(api, "application/ld+json")]
+    if not version.is_draft:
+        prefix = manifest_prefix(dandiset.identifier, version.version)
+        manifest = archive.store.public_url(prefix + "dandiset.jsonld")
+        described_by.append((manifest, "application/ld+json"))
+    files = harvest_records.first_files(session, version.id, signposting.MAX_ITEMS)
+    return signposting.link_header(
+        landing_url=f"{settings.webui_url}/dandiset/{dandiset.identifier}/{version.version}",
+        described_by=described_by,
+        doi=None if version.is_draft else meta.get("doi"),
+        licences=meta.get("license") or [],
+        items=[
+            signposting.Item(f"{settings.api_url}/assets/{asset_id}/download/", media_type)
+            for asset_id, media_type in files
+        ],
     )
 
 
