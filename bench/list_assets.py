@@ -394,7 +394,7 @@ def setup(archive: Archive, n: int, sample: int) -> str:
             files.extend((a["path"], b["size"]) for b, a, _ in batch)
         add_folder_totals(session, draft.id, files)
         # As after any change of the asset set: the draft must be validated again.
-        mark_changed(draft)
+        mark_changed(archive, session, draft)
         dandiset.modified = draft.modified
         version_id = draft.id
     dandiset_jobs.validate_version(archive, version_id)

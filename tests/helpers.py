@@ -266,6 +266,7 @@ class ApiClient:
 
     def wait_for_jobs(self) -> None:
         assert self.archive.jobs.wait_idle(60), "background jobs did not finish"  # type: ignore[attr-defined]
+        self.archive.downloads.flush()  # what a process writes every few seconds
 
 
 # -- shared steps of several test modules -------------------------------------------

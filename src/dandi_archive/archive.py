@@ -10,6 +10,7 @@ from __future__ import annotations
 from dandi_archive.assets import tasks as _asset_jobs
 from dandi_archive.config import Settings
 from dandi_archive.dandisets import tasks as _dandiset_jobs
+from dandi_archive.dandisets.downloads import DownloadTally
 from dandi_archive.db.session import Database
 from dandi_archive.embargo import tasks as _embargo_jobs
 from dandi_archive.instance import Archive, JobQueue
@@ -64,7 +65,8 @@ def build_archive(settings: Settings, *, run_jobs_in_process: bool | None = None
     jobs: JobQueue = (
         InProcessQueue(settings.in_process_workers) if in_process else CeleryQueue(settings)
     )
-    archive = Archive(settings=settings, db=db, store=store, jobs=jobs)
+    downloads = DownloadTally(db, settings.download_count_flush_seconds)
+    archive = Archive(settings=settings, db=db, store=store, jobs=jobs, downloads=downloads)
     if isinstance(jobs, InProcessQueue):
         jobs.bind(archive)
     return archive

@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     # Periodic sweep that re-queues jobs lost to a crash (publishing, checksums, DOIs).
     sweep_interval_seconds: float = 300.0
     in_process_workers: int = 2
+    download_count_flush_seconds: float = Field(
+        5.0, gt=0, description="How often each process adds the downloads it counted"
+    )
     # Largest request body the API takes (JSON, forms); file bytes to /storage/ and
     # /bucket/ upload URLs are not limited by it.
     max_request_body_bytes: int = Field(

@@ -7,6 +7,7 @@ so tests and commands can hand in a differently configured one.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -25,17 +26,29 @@ class JobQueue(Protocol):
     def shutdown(self) -> None: ...
 
 
+class Tally(Protocol):
+    """Counts kept in memory and written in batches (see dandisets.downloads)."""
+
+    def add(self, keys: Iterable[int]) -> None: ...
+
+    def flush(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
 @dataclass
 class Archive:
     settings: Settings
     db: Database
     store: BlobStore
     jobs: JobQueue
+    downloads: Tally
 
     def defer(self, session: Session, job: str, **kwargs: Any) -> None:
         """Queue a background job once ``session`` commits (never if it rolls back)."""
         after_commit(session, lambda _s: self.jobs.submit(job, **kwargs))
 
     def close(self) -> None:
+        self.downloads.close()
         self.jobs.shutdown()
         self.db.dispose()

@@ -463,6 +463,8 @@ def test_home_lists_the_most_downloaded_dandisets(api):
         assert r.status_code == 302
         download(quiet, Range="bytes=100-199")
 
+    api.wait_for_jobs()  # counts are written in batches
+
     def order(html: str) -> list[str]:
         most = html.split("<h2>Most downloaded</h2>", 1)[1]
         return re.findall(r'href="/dandiset/(\d{6})"', most)

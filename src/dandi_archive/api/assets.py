@@ -21,7 +21,6 @@ from dandi_archive.api.pagination import Page, PageParams, page_params, paginate
 from dandi_archive.api.schemas import AssetOut, AssetValidation, AssetWrite, PathAsset, PathEntryOut
 from dandi_archive.assets import assets as service
 from dandi_archive.assets.assets import dandisets_of_asset
-from dandi_archive.dandisets import stats
 from dandi_archive.dandisets.dandisets import get_dandiset
 from dandi_archive.dandisets.versions import get_readable_version
 from dandi_archive.db.models import Asset, Dandiset, Version
@@ -154,7 +153,7 @@ def count_download(
     ):
         return
     dandisets = [dandiset] if dandiset else dandisets_of_asset(session, asset)
-    stats.count_download(archive, [d.id for d in dandisets])
+    archive.downloads.add(d.id for d in dandisets)
 
 
 # -- the read routes of both URL forms --------------------------------------------------------

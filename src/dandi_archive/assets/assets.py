@@ -229,9 +229,8 @@ def _detach(session: Session, version: Version, asset: Asset) -> None:
 def _version_changed(
     archive: Archive, session: Session, dandiset: Dandiset, version: Version
 ) -> None:
-    mark_changed(version)
+    mark_changed(archive, session, version)
     dandiset.modified = version.modified
-    archive.defer(session, "validate_version", version_id=version.id)
 
 
 @dataclass

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 
 from dandi_archive.assets.assets import dandisets_of_asset
 from dandi_archive.dandisets import metadata as md
+from dandi_archive.dandisets.versions import queue_validation
 from dandi_archive.db.models import (
     Asset,
     AssetBlob,
@@ -59,8 +60,8 @@ def compute_sha256(archive: Archive, blob_id: str) -> None:
             archive.defer(session, "validate_asset", asset_id=str(asset_id))
 
 
-# Draft states in which a newly validated asset needs no new summary run.
-_SUMMARY_SETTLED = (VersionStatus.PENDING, VersionStatus.PUBLISHING, VersionStatus.PUBLISHED)
+# Draft states whose assetsSummary a newly validated asset no longer changes.
+_SUMMARY_FROZEN = (VersionStatus.PUBLISHING, VersionStatus.PUBLISHED)
 
 
 @job
@@ -89,14 +90,8 @@ def validate_asset(archive: Archive, asset_id: str) -> None:
         asset.validation_errors = errors
         # Only valid assets count in the assetsSummary, so the draft's must be redone.
         for draft in drafts:
-            # A Pending draft has its run queued already, which will see this asset: so
-            # an upload of many files costs a few summaries, not one per file.
-            if draft is None or draft.status in _SUMMARY_SETTLED:
-                continue
-            # A new revision, so a validation already under way drops its result.
-            draft.status = VersionStatus.PENDING
-            draft.revision += 1
-            archive.defer(session, "validate_version", version_id=draft.id)
+            if draft is not None and draft.status not in _SUMMARY_FROZEN:
+                queue_validation(archive, session, draft)
 
 
 def _drafts_holding(session: Session, asset_id: uuid.UUID) -> list[int]:

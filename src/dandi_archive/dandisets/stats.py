@@ -1,14 +1,11 @@
 """Figures for the home page, from the per-version folder totals (no asset scans), the
-archive-wide figures of ``/api/stats/``, and the download counts behind the home page's
-"most downloaded" list."""
+archive-wide figures of ``/api/stats/`` (download counts: :mod:`.downloads`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from sqlalchemy import Exists, exists, func, select, update
+from sqlalchemy import Exists, exists, func, select
 from sqlalchemy.orm import Session
 
 from dandi_archive.db.models import (
@@ -23,9 +20,6 @@ from dandi_archive.db.models import (
     VersionAsset,
     Zarr,
 )
-
-if TYPE_CHECKING:
-    from dandi_archive.instance import Archive
 
 
 @dataclass
@@ -124,18 +118,3 @@ def _zarr_bytes(session: Session) -> int:
             )
         )
     )
-
-
-def count_download(archive: Archive, dandiset_ids: Iterable[int]) -> None:
-    """One more download for each of these Dandisets, in a transaction of its own (the
-    request's own is a read)."""
-    ids = sorted(set(dandiset_ids))
-    if not ids:
-        return
-    with archive.db.session(write=True) as session:
-        session.execute(
-            update(Dandiset)
-            .where(Dandiset.id.in_(ids))
-            # A download changes nothing in the Dandiset: keep its modification time.
-            .values(download_count=Dandiset.download_count + 1, modified=Dandiset.modified)
-        )

@@ -19,8 +19,9 @@ def validate_version(archive: Archive, version_id: int) -> None:
     """Pending -> Validating -> Valid/Invalid for a draft's own metadata, with the
     assetsSummary of its valid assets.
 
-    The verdict is recorded only if nothing changed while it was reached: an edit or a
-    newly validated asset sets the draft back to Pending and queues another run.
+    The verdict is recorded only if nothing changed while it was reached; if something
+    did, the draft is Pending again and this run queues the next (changes made while a
+    run is under way queue none themselves: see ``versions.queue_validation``).
     """
     with archive.db.session(write=True) as session:
         version = session.get(Version, version_id, with_for_update=True)
@@ -34,11 +35,11 @@ def validate_version(archive: Archive, version_id: int) -> None:
         assets_summary = summary.summarize(session, version) if version else None
     with archive.db.session(write=True) as session:
         version = session.get(Version, version_id, with_for_update=True)
-        if (
-            version is None
-            or version.status != VersionStatus.VALIDATING
-            or version.revision != revision
-        ):
+        if version is None:
+            return
+        if version.status != VersionStatus.VALIDATING or version.revision != revision:
+            if version.status == VersionStatus.PENDING:
+                archive.defer(session, "validate_version", version_id=version_id)
             return
         version.metadata_ = {**version.metadata_, "assetsSummary": assets_summary}
         version.status = VersionStatus.INVALID if errors else VersionStatus.VALID

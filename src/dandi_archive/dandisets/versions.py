@@ -71,10 +71,28 @@ def get_writable_draft(
     return dandiset, found
 
 
-def mark_changed(version: Version) -> None:
-    """Record that a draft changed: it must be validated again."""
+# A draft in one of these states has exactly one validation run queued or under way.
+_RUN_AHEAD = (VersionStatus.PENDING, VersionStatus.VALIDATING)
+
+
+def queue_validation(archive: Archive, session: Session, version: Version) -> None:
+    """Set a draft back to Pending, with one validation run that will see the change.
+
+    Coalesced, so adding N assets costs a bounded number of whole-draft runs, not N: a
+    Pending draft has its run queued already, and a Validating one is being validated
+    by a run that, finding the draft changed under it, queues the next itself. A run a
+    crash lost is queued again by the sweep (``integrity.tasks.sweep``).
+    """
+    run_ahead = version.status in _RUN_AHEAD
     version.status = VersionStatus.PENDING
-    version.revision += 1
+    version.revision += 1  # a run under way drops its verdict
+    if not run_ahead:
+        archive.defer(session, "validate_version", version_id=version.id)
+
+
+def mark_changed(archive: Archive, session: Session, version: Version) -> None:
+    """Record that a draft changed: it must be validated again."""
+    queue_validation(archive, session, version)
     version.modified = datetime.now(UTC)
     version.validation_errors = []
 
@@ -104,11 +122,10 @@ def update_draft_metadata(
     # Keep what the server computed from assets; the user's fields replace the rest.
     new["assetsSummary"] = draft.metadata_.get("assetsSummary")
     draft.metadata_ = md.populate_version_metadata(archive, dandiset, draft, new)
-    mark_changed(draft)
+    mark_changed(archive, session, draft)
     audit.update_metadata(session, dandiset.id, user, previous, draft.metadata_)
     search_index.index_dandiset(session, draft)
     dandiset.modified = draft.modified
-    archive.defer(session, "validate_version", version_id=draft.id)
     return draft
 
 

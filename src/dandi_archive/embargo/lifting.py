@@ -81,7 +81,7 @@ def unembargo(archive: Archive, dandiset_id: int, user_id: int | None = None) ->
         dandiset.embargo_end_date = datetime.now(UTC).date()
         draft = draft_of(session, dandiset, lock=True)
         draft.metadata_ = md.populate_version_metadata(archive, dandiset, draft, draft.metadata_)
-        mark_changed(draft)
+        mark_changed(archive, session, draft)
         # Asset documents say "embargoed" until re-validated as open.
         session.execute(
             update(Asset)
@@ -89,7 +89,6 @@ def unembargo(archive: Archive, dandiset_id: int, user_id: int | None = None) ->
             .values(status=AssetStatus.PENDING)
             .execution_options(synchronize_session=False)
         )
-        archive.defer(session, "validate_version", version_id=draft.id)
         archive.defer(session, "sweep")
 
 

@@ -132,8 +132,7 @@ def _assets_changed(archive: Archive, zarr_id: uuid.UUID) -> None:
             version = session.get(Version, version_id, with_for_update=True)
             if version is None or version.status == VersionStatus.PUBLISHING:
                 continue
-            mark_changed(version)
-            archive.defer(session, "validate_version", version_id=version_id)
+            mark_changed(archive, session, version)
         asset_ids = list(
             session.scalars(
                 # Published versions show frozen Zarrs, never this live one.
