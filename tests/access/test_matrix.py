@@ -233,6 +233,9 @@ TABLE: tuple[Row, ...] = (
     ),
     Row("GET", "/api/admin/fixity/", ADMIN),
     Row("GET", "/api/stats/", PUBLIC),  # counts only, embargoed Dandisets included
+    # Monitoring: reachability and counts by route template, nothing of any Dandiset.
+    Row("GET", "/healthz", PUBLIC),
+    Row("GET", "/metrics", PUBLIC),
     # Harvesting: published versions only (embargoed Dandisets have none).
     Row("GET", "/oai", PUBLIC, body=lambda w, r, t: {"params": {"verb": "Identify"}}),
     Row("POST", "/oai", PUBLIC, body=lambda w, r, t: {"data": {"verb": "ListSets"}}),
