@@ -88,10 +88,14 @@ def test_healthz_checks_the_broker(backend, tmp_path, request, broker, healthy):
     finally:
         archive.close()
     assert r.status_code == (200 if healthy else 503)
-    expected = {"status": "ok"} if healthy else {
-        "status": "failing",
-        "detail": "the broker cannot be reached",
-    }
+    expected = (
+        {"status": "ok"}
+        if healthy
+        else {
+            "status": "failing",
+            "detail": "the broker cannot be reached",
+        }
+    )
     assert r.json()["checks"]["broker"] == expected
 
 
