@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
+from itertools import pairwise
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -106,7 +107,7 @@ def _anchor_headings(tokens: list[Token]) -> list[Heading]:
     """Give each heading an id (unique on the page); the h2/h3 ones are listed."""
     seen: set[str] = set()
     headings = []
-    for opening, inline in zip(tokens, tokens[1:], strict=False):
+    for opening, inline in pairwise(tokens):
         if opening.type != "heading_open":
             continue
         text = inline.content
