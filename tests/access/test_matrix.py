@@ -354,6 +354,11 @@ TABLE: tuple[Row, ...] = (
         open="401 no 401 no pass pass",  # not confirmed: the form again, 400
         embargoed="401 no 401 no pass pass",
     ),
+    # The handbook: the same pages for everyone.
+    Row("GET", "/handbook", PUBLIC),
+    Row("GET", "/handbook/", PUBLIC),
+    Row("GET", "/handbook/search", PUBLIC, body=lambda w, r, t: {"params": {"q": "upload"}}),
+    Row("GET", "/handbook/{slug}", PUBLIC),
     Row("GET", "/signup", PUBLIC),
     Row("POST", "/signup", PUBLIC, body=signup_form, after="keys"),
     Row("GET", "/login", PUBLIC),
@@ -397,6 +402,7 @@ class Target:
             "key": self.key,
             "token": "not-a-signed-token",
             "name": "github",
+            "slug": "upload",
             "user_id": str(self.uid),
         }
 
