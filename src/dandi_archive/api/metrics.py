@@ -14,7 +14,7 @@ import re
 import time
 
 from fastapi import APIRouter
-from fastapi.responses import Response
+from fastapi.responses import PlainTextResponse, Response
 from fastapi.routing import iter_route_contexts
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Router
@@ -82,7 +82,11 @@ class RequestMetrics:
         return self._routes
 
 
-@router.get("/metrics", summary="Prometheus metrics (text exposition format)")
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (text exposition format)",
+    response_class=PlainTextResponse,
+)
 async def prometheus_metrics(archive: ArchiveDep) -> Response:
     # Reading the queue depth may ask the broker: off the event loop.
     depth = metrics.QueueDepth(archive.jobs.depth, archive.settings.queue)
