@@ -55,6 +55,12 @@ class NoJobs:
     def submit(self, job: str, **kwargs: object) -> None:
         pass
 
+    def depth(self) -> int | None:
+        return 0
+
+    def problem(self) -> str | None:
+        return None
+
     def shutdown(self) -> None:
         pass
 

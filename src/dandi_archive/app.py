@@ -22,7 +22,9 @@ from dandi_archive.api import (
     errors,
     guard,
     harvest,
+    health,
     info,
+    metrics,
     search,
     stars,
     stats,
@@ -104,6 +106,8 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
         webdav,
         audit,
         harvest,
+        health,
+        metrics,
     )
     for module in routers:
         app.include_router(module.router)
@@ -123,6 +127,8 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
     # Added last, so outermost: input is checked before sessions or routes see it, and
     # every unhandled error becomes a logged 500 with an error id.
     app.add_middleware(guard.InputGuard, max_body_bytes=archive.settings.max_request_body_bytes)
+    # Inside the incident handler, so an unhandled error is counted as the 500 it becomes.
+    app.add_middleware(metrics.RequestMetrics, router=app.router)
     app.add_middleware(guard.IncidentMiddleware, page=web_errors.server_error_page)
 
     return app

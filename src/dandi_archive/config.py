@@ -20,13 +20,15 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DANDI_ARCHIVE_", extra="ignore")
 
     data_dir: Path = Field(Path("archive-data"), description="Embedded database and bucket folder")
-    host: str = "127.0.0.1"
-    port: int = 8000
+    host: str = Field("127.0.0.1", description="Interface `serve` listens on")
+    port: int = Field(8000, description="Port `serve` listens on")
     base_url: str | None = Field(
         None, description="Public URL of the archive; defaults to http://<host>:<port>"
     )
     web_url: str | None = Field(None, description="URL of the web UI; defaults to base_url")
-    jupyterhub_url: str | None = None
+    jupyterhub_url: str | None = Field(
+        None, description="A JupyterHub for your users, advertised in /api/info/"
+    )
     oai_page_size: int = Field(100, ge=1, description="Records per OAI-PMH list response")
     support_email: str | None = Field(
         None, description="The instance's support address (help pages, OAI-PMH adminEmail)"
@@ -37,10 +39,14 @@ class Settings(BaseSettings):
     )
 
     s3_bucket: str | None = Field(None, description="Use this S3 bucket instead of the folder")
-    s3_endpoint_url: str | None = None
-    s3_region: str = "us-east-1"
-    s3_access_key_id: str | None = None
-    s3_secret_access_key: str | None = None
+    s3_endpoint_url: str | None = Field(
+        None, description="Any S3-compatible service (MinIO, Ceph, ...); unset: AWS"
+    )
+    s3_region: str = Field("us-east-1", description="Region of the S3 bucket")
+    s3_access_key_id: str | None = Field(
+        None, description="S3 credentials; unset: boto3's usual sources (environment, role)"
+    )
+    s3_secret_access_key: str | None = Field(None, description="Secret of the S3 access key")
 
     broker_url: str | None = Field(
         None, description="Celery broker (redis:// or amqp://); unset runs jobs in-process"
@@ -54,19 +60,32 @@ class Settings(BaseSettings):
 
     # DataCite, to register DOIs (the prefix is dandischema's DANDI_DOI_PREFIX).
     datacite_api_url: str | None = Field(None, description="e.g. https://api.datacite.org")
-    datacite_username: str | None = None
-    datacite_password: str | None = None
+    datacite_username: str | None = Field(
+        None, description="DataCite repository account that registers the DOIs"
+    )
+    datacite_password: str | None = Field(None, description="Password of the DataCite account")
     datacite_attempts: int = Field(5, description="Tries per request (backoff in between)")
 
     # Sign-in with GitHub and ORCID (OAuth 2 authorization code): on when a client id and
     # secret are set. The URLs are the providers' own; they change only for tests.
-    github_client_id: str | None = None
-    github_client_secret: str | None = None
-    github_url: str = "https://github.com"
-    github_api_url: str = "https://api.github.com"
-    orcid_client_id: str | None = None
-    orcid_client_secret: str | None = None
-    orcid_url: str = "https://orcid.org"
+    github_client_id: str | None = Field(
+        None,
+        description="OAuth app of 'Sign in with GitHub' (callback <web URL>/login/github/callback)",
+    )
+    github_client_secret: str | None = Field(None, description="Secret of the GitHub OAuth app")
+    github_url: str = Field("https://github.com", description="GitHub (changed only by tests)")
+    github_api_url: str = Field(
+        "https://api.github.com", description="GitHub's API (changed only by tests)"
+    )
+    orcid_client_id: str | None = Field(
+        None,
+        description="ORCID client of 'Sign in with ORCID' "
+        "(callback <web URL>/login/orcid/callback)",
+    )
+    orcid_client_secret: str | None = Field(None, description="Secret of the ORCID client")
+    orcid_url: str = Field(
+        "https://orcid.org", description="ORCID, or its sandbox (https://sandbox.orcid.org)"
+    )
 
     # Throttling of failed sign-ins and API keys ("N/minute;M/hour", the `limits` syntax):
     # counted in memory, or in Redis so that several API processes count together.
@@ -94,19 +113,33 @@ class Settings(BaseSettings):
     )
 
     # Fixity: every blob is re-hashed once per cycle, a batch at a time.
-    fixity_cycle_days: float = 30.0
-    fixity_interval_seconds: float = 3600.0
-    fixity_batch_size: int = 1000
+    fixity_cycle_days: float = Field(
+        30.0, description="Every stored blob is re-hashed once per cycle"
+    )
+    fixity_interval_seconds: float = Field(
+        3600.0, description="How often a batch of blobs is re-hashed"
+    )
+    fixity_batch_size: int = Field(1000, description="Most blobs re-hashed in one batch")
 
     # How long presigned URLs live: uploads may take days, downloads are short-lived.
-    upload_url_expiry_seconds: int = 7 * 24 * 3600
-    download_url_expiry_seconds: int = 6 * 3600
+    upload_url_expiry_seconds: int = Field(
+        7 * 24 * 3600, description="Lifetime of presigned upload URLs (uploads may take days)"
+    )
+    download_url_expiry_seconds: int = Field(
+        6 * 3600, description="Lifetime of presigned download URLs"
+    )
     # Zarr file PUT URLs: until one expires its upload may still land, so finalizing
     # waits for it; short, since the dandi client asks again for URLs that expired.
-    zarr_upload_url_expiry_seconds: int = 3600
+    zarr_upload_url_expiry_seconds: int = Field(
+        3600, description="Lifetime of Zarr file upload URLs (finalizing waits for them)"
+    )
     # Periodic sweep that re-queues jobs lost to a crash (publishing, checksums, DOIs).
-    sweep_interval_seconds: float = 300.0
-    in_process_workers: int = 2
+    sweep_interval_seconds: float = Field(
+        300.0, description="How often jobs lost to a crash are queued again"
+    )
+    in_process_workers: int = Field(
+        2, description="Threads running background jobs when there is no broker"
+    )
     download_count_flush_seconds: float = Field(
         5.0, gt=0, description="How often each process adds the downloads it counted"
     )

@@ -23,6 +23,14 @@ class JobQueue(Protocol):
 
     def submit(self, job: str, **kwargs: Any) -> None: ...
 
+    def depth(self) -> int | None:
+        """Jobs waiting to start, or None if that cannot be known now."""
+        ...
+
+    def problem(self) -> str | None:
+        """Why jobs cannot be queued right now (for health checks), or None."""
+        ...
+
     def shutdown(self) -> None: ...
 
 

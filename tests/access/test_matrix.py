@@ -233,6 +233,9 @@ TABLE: tuple[Row, ...] = (
     ),
     Row("GET", "/api/admin/fixity/", ADMIN),
     Row("GET", "/api/stats/", PUBLIC),  # counts only, embargoed Dandisets included
+    # Monitoring: reachability and counts by route template, nothing of any Dandiset.
+    Row("GET", "/healthz", PUBLIC),
+    Row("GET", "/metrics", PUBLIC),
     # Harvesting: published versions only (embargoed Dandisets have none).
     Row("GET", "/oai", PUBLIC, body=lambda w, r, t: {"params": {"verb": "Identify"}}),
     Row("POST", "/oai", PUBLIC, body=lambda w, r, t: {"data": {"verb": "ListSets"}}),
@@ -351,6 +354,11 @@ TABLE: tuple[Row, ...] = (
         open="401 no 401 no pass pass",  # not confirmed: the form again, 400
         embargoed="401 no 401 no pass pass",
     ),
+    # The handbook: the same pages for everyone.
+    Row("GET", "/handbook", PUBLIC),
+    Row("GET", "/handbook/", PUBLIC),
+    Row("GET", "/handbook/search", PUBLIC, body=lambda w, r, t: {"params": {"q": "upload"}}),
+    Row("GET", "/handbook/{slug}", PUBLIC),
     Row("GET", "/signup", PUBLIC),
     Row("POST", "/signup", PUBLIC, body=signup_form, after="keys"),
     Row("GET", "/login", PUBLIC),
@@ -394,6 +402,7 @@ class Target:
             "key": self.key,
             "token": "not-a-signed-token",
             "name": "github",
+            "slug": "upload",
             "user_id": str(self.uid),
         }
 

@@ -112,6 +112,9 @@ class BlobStore(Protocol):
     def fsspec_location(self, prefix: str) -> tuple[str, dict[str, Any]]:
         """URL and fsspec storage options that read ``prefix`` straight from the bucket."""
 
+    def problem(self) -> str | None:
+        """Why the bucket cannot be used right now (for health checks), or None."""
+
 
 def blob_key(upload_id: uuid.UUID) -> str:
     """Bucket key of an uploaded blob: its upload's id (which becomes the blob's id), as

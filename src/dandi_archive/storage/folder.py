@@ -172,6 +172,14 @@ class FolderStore:
 
     # -- objects ---------------------------------------------------------------------
 
+    def problem(self) -> str | None:
+        for folder in (self.root, self.staging):
+            if not folder.is_dir():
+                return f"the folder {folder.name}/ is missing"
+            if not os.access(folder, os.W_OK | os.X_OK):
+                return f"the folder {folder.name}/ cannot be written"
+        return None
+
     def head(self, key: str) -> ObjectInfo | None:
         path = self.path(key)
         try:

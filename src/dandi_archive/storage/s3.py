@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -86,6 +87,37 @@ class S3Store:
         except ClientError:
             self.client.create_bucket(Bucket=self.bucket)
             self.apply_policy()
+
+    def problem(self) -> str | None:
+        # One try with short timeouts: a health check must answer while S3 does not.
+        try:
+            self._quick_client.head_bucket(Bucket=self.bucket)
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code in ("404", "NoSuchBucket", "NotFound"):
+                return "the bucket does not exist"
+            if code in ("403", "AccessDenied", "Forbidden"):
+                return "access to the bucket is denied"
+            return f"the bucket answered {code or 'an error'}"
+        except (BotoCoreError, ValueError):
+            return "the S3 endpoint cannot be reached"
+        return None
+
+    @cached_property
+    def _quick_client(self) -> Any:
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            aws_access_key_id=self._credentials[0],
+            aws_secret_access_key=self._credentials[1],
+            config=Config(
+                s3={"addressing_style": "path"} if self.endpoint_url else {},
+                retries={"max_attempts": 1},
+                connect_timeout=2,
+                read_timeout=3,
+            ),
+        )
 
     # -- bucket policy ---------------------------------------------------------------
 

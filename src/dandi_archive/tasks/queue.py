@@ -19,6 +19,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+BROKER_TIMEOUT = 3.0  # seconds; a health check or a scrape must answer while it is down
+
+
+def _queue_missing(exc: Exception) -> bool:
+    """A passive declare of a queue that does not exist (AMQP 404, kombu's NotFound)."""
+    return getattr(exc, "code", None) == 404 or type(exc).__name__ in ("NotFound", "ChannelError")
+
 
 class InProcessQueue:
     """A thread pool that skips a job identical to one still waiting to start."""
@@ -75,6 +82,14 @@ class InProcessQueue:
 
             threading.Thread(target=loop, name=f"dandi-{job}", daemon=True).start()
 
+    def depth(self) -> int | None:
+        """Jobs waiting to start in this process."""
+        with self._lock:
+            return len(self._waiting)
+
+    def problem(self) -> str | None:
+        return "stopped" if self._stop.is_set() else None
+
     def shutdown(self) -> None:
         self._stop.set()
         self._executor.shutdown(wait=True, cancel_futures=True)
@@ -87,9 +102,33 @@ class CeleryQueue:
         from dandi_archive.tasks.celery_app import make_celery
 
         self.app = make_celery(settings)
+        self.queue = settings.queue
 
     def submit(self, job: str, **kwargs: Any) -> None:
         self.app.send_task(f"dandi_archive.{job}", kwargs=kwargs)
+
+    def depth(self) -> int | None:
+        """Messages waiting in the broker's queue; None when the broker cannot say."""
+        try:
+            with self.app.connection_for_read(connect_timeout=BROKER_TIMEOUT) as conn:
+                conn.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT)
+                declared = conn.default_channel.queue_declare(queue=self.queue, passive=True)
+                return int(declared.message_count)
+        except Exception as exc:
+            if _queue_missing(exc):
+                return 0  # no worker has declared it yet, so nothing was ever queued
+            log.debug("queue depth unknown: %s", exc)
+            return None
+
+    def problem(self) -> str | None:
+        """Why the broker cannot take jobs right now, or None."""
+        try:
+            with self.app.connection_for_write(connect_timeout=BROKER_TIMEOUT) as conn:
+                conn.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT)
+        except Exception as exc:
+            log.warning("broker unreachable: %s", exc)
+            return "the broker cannot be reached"
+        return None
 
     def shutdown(self) -> None:
         pass

@@ -10,11 +10,13 @@ every domain's tasks so that the registry is complete wherever jobs run.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_random_exponential
 
+from dandi_archive import metrics
 from dandi_archive.db.locking import is_transient
 
 if TYPE_CHECKING:
@@ -44,4 +46,14 @@ _retry_transient = retry(
 
 
 def run_job(archive: Archive, name: str, kwargs: dict[str, Any]) -> None:
-    _retry_transient(JOBS[name])(archive, **kwargs)
+    """Run one job (retrying lost lock conflicts), counted in the metrics by outcome."""
+    started = time.perf_counter()
+    try:
+        _retry_transient(JOBS[name])(archive, **kwargs)
+    except Exception:
+        metrics.JOB_FAILURES.labels(name).inc()
+        metrics.JOB_RUNS.labels(name, "failed").inc()
+        raise
+    finally:
+        metrics.JOB_LATENCY.labels(name).observe(time.perf_counter() - started)
+    metrics.JOB_RUNS.labels(name, "ok").inc()
