@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     zarr_upload_url_expiry_seconds: int = 3600
     # Periodic sweep that re-queues jobs lost to a crash (publishing, checksums, DOIs).
     sweep_interval_seconds: float = 300.0
+    # How often embargo end dates are checked: warnings 30 and 7 days ahead, lifting on
+    # the day (embargo/expiry.py).
+    embargo_check_interval_seconds: float = 3600.0
     in_process_workers: int = 2
     # Largest request body the API takes (JSON, forms); file bytes to /storage/ and
     # /bucket/ upload URLs are not limited by it.
