@@ -57,8 +57,10 @@ def add(
         "created": datetime.now(UTC),
     }
     stmt = dialect_insert(session, EmbargoNotice).values(**values)
-    result = session.execute(stmt.on_conflict_do_nothing() if about_date is not None else stmt)
-    return bool(result.rowcount)
+    if about_date is not None:
+        stmt = stmt.on_conflict_do_nothing()
+    # RETURNING, not rowcount: the drivers do not agree on rowcount of a skipped insert.
+    return session.execute(stmt.returning(EmbargoNotice.id)).scalar() is not None
 
 
 def unsent(session: Session, limit: int = 100) -> list[EmbargoNotice]:
