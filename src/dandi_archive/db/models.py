@@ -259,7 +259,7 @@ class AccessRequest(Base):
     decided: Mapped[datetime | None] = mapped_column()
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
-    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined", innerjoin=True)
 
 
 class EmbargoNotice(Base):

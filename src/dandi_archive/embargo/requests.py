@@ -45,7 +45,7 @@ def request_access(
     existing = session.scalar(
         select(AccessRequest)
         .where(AccessRequest.dandiset_id == dandiset.id, AccessRequest.user_id == requester.id)
-        .with_for_update()
+        .with_for_update(of=AccessRequest)  # not the requester's account row
     )
     if existing is not None and existing.status == AccessRequestStatus.PENDING:
         return existing
@@ -115,7 +115,7 @@ def decide(
     """An owner accepts (the requester becomes a reader) or declines a pending request."""
     dandiset = get_dandiset(session, identifier, lock=True)
     owner = require_owner(session, dandiset, user)
-    request = session.get(AccessRequest, request_id, with_for_update=True)
+    request = session.get(AccessRequest, request_id, with_for_update={"of": AccessRequest})
     if request is None or request.dandiset_id != dandiset.id:
         raise NotFound(f"Dandiset {dandiset.identifier} has no access request {request_id}.")
     if request.status != AccessRequestStatus.PENDING:
