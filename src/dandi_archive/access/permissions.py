@@ -134,6 +134,15 @@ def require_may_request_access(session: Session, dandiset: Dandiset, user: User 
     return user
 
 
+def may_request_access(session: Session, dandiset: Dandiset, user: User | None) -> bool:
+    """Whether to offer this caller a "Request access" button (see above)."""
+    try:
+        require_may_request_access(session, dandiset, user)
+    except (BadRequest, NotAuthenticated, PermissionDenied):
+        return False
+    return True
+
+
 def require_approved(user: User | None) -> User:
     if user is None:
         raise NotAuthenticated()
