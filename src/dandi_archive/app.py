@@ -25,6 +25,7 @@ from dandi_archive.api import (
     health,
     info,
     metrics,
+    readers,
     search,
     stars,
     stats,
@@ -66,6 +67,8 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
         if isinstance(archive.jobs, InProcessQueue):
             # Pick up work a previous run left unfinished: its jobs died with it.
             archive.jobs.submit("sweep", restarted=True)
+            # An archive that never runs for a whole interval still ends embargoes.
+            archive.jobs.submit("lift_ended_embargoes")
             archive.jobs.start_schedule(periodic_jobs(archive.settings))
         yield
 
@@ -102,6 +105,7 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
         zarr,
         search,
         stars,
+        readers,
         stats,
         webdav,
         audit,

@@ -137,6 +137,10 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = Field(
         300.0, description="How often jobs lost to a crash are queued again"
     )
+    embargo_check_interval_seconds: float = Field(
+        3600.0,
+        description="How often embargo end dates are checked (warnings, lifting on the day)",
+    )
     in_process_workers: int = Field(
         2, description="Threads running background jobs when there is no broker"
     )

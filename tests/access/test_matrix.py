@@ -6,7 +6,7 @@ Dandiset and on the embargoed one (its asset, Zarr, upload). The table is comple
 construction: ``test_every_route_has_a_row`` enumerates the app's routes and fails when
 one has no row, so a new route cannot be added without deciding who may call it.
 
-Outcomes (one per role, in the order of ``ROLES``):
+Outcomes (one per role, in the order of ``TABLE_ROLES``):
 
 - ``ok``: allowed, answered 2xx or 3xx (not a redirect to the sign-in page);
 - ``pass``: allowed past the permission check, though this request may be refused for
@@ -18,10 +18,15 @@ Outcomes (one per role, in the order of ``ROLES``):
 API routes are called with the role's API key, pages with its signed-in browser session
 (and the CSRF token of its session for POSTs). The *rejected* account signed in before
 an administrator rejected it, so its pages are called with a cookie that no longer counts.
-A refused change must change nothing (``snapshot`` before and after); allowed changes
-that would spoil the shared objects run on fresh ones (``fresh``). Besides the status,
-no response to anyone but the owner and the admin may carry any of the embargoed
-Dandiset's secrets (its title, file names, bytes, blob and Zarr ids).
+The *reviewer* is an approved account that the owner let read the embargoed Dandiset
+(a reader): its outcome is not a column but derived (``Row.outcomes``): on the
+embargoed Dandiset it reads what the owner reads (GET) and changes what any approved
+account changes, unless the row says otherwise (``reviewer``); elsewhere it is any
+approved account. A refused change must change nothing (``snapshot`` before and after);
+allowed changes that would spoil the shared objects run on fresh ones (``fresh``).
+Besides the status, no response to anyone but the owner and the admin may carry any of
+the embargoed Dandiset's secrets (its title, file names, bytes, blob and Zarr ids; to
+the reviewer, the owner's e-mail address).
 """
 
 from __future__ import annotations
@@ -51,7 +56,8 @@ from ..conftest import BACKENDS, make_settings
 from ..helpers import DANDISET_METADATA, ApiClient, dandi_etag, md5_base64
 from ..web.helpers import PASSWORD, make_account
 
-ROLES = ("anonymous", "pending", "rejected", "approved", "owner", "admin")
+TABLE_ROLES = ("anonymous", "pending", "rejected", "approved", "owner", "admin")
+ROLES = (*TABLE_ROLES, "reviewer")
 STATES = ("open", "embargoed")
 # Routes that are not the archive's: documentation and static files.
 UNCHECKED = {"/api/openapi.json", "/swagger/", "/docs/oauth2-redirect", "/redoc/", "/static"}
@@ -82,6 +88,8 @@ class Row:
     embedded_only: bool = False  # the folder store's S3 stand-in
     after: str | None = None  # "keys": the call replaced API keys or ended sessions
     page: bool = False  # a page at an /api/ address (upstream's): called with the session
+    reviewer: str | None = None  # the reviewer's outcome on the embargoed Dandiset, if not
+    # derived (GET: the owner's; other methods: the approved stranger's)
 
     @property
     def id(self) -> str:
@@ -91,8 +99,13 @@ class Row:
         spec = self.open if state == "open" else self.embargoed
         assert spec is not None
         tokens = spec.split()
-        assert len(tokens) == len(ROLES), f"{self.id}: {spec!r}"
-        return dict(zip(ROLES, tokens, strict=True))
+        assert len(tokens) == len(TABLE_ROLES), f"{self.id}: {spec!r}"
+        outcomes = dict(zip(TABLE_ROLES, tokens, strict=True))
+        outcomes["reviewer"] = outcomes["approved"]
+        if state == "embargoed":
+            derived = outcomes["owner"] if self.method == "GET" else outcomes["approved"]
+            outcomes["reviewer"] = self.reviewer or derived
+        return outcomes
 
 
 _counter = itertools.count()
@@ -182,6 +195,15 @@ def questionnaire_form(w: World, role: str, t: Target) -> dict[str, Any]:
     return {"data": {"First Name": first, "Last Name": last or "-", **answers}}
 
 
+def readers_body(w: World, role: str, t: Target) -> dict[str, Any]:
+    """The readers as they are (the reviewer), so an allowed call keeps the world."""
+    return {"json": [{"username": w.reviewer_username}]}
+
+
+def readers_form(w: World, role: str, t: Target) -> dict[str, Any]:
+    return {"data": {"action": "add", "username": w.reviewer_username}}
+
+
 def edit_form(w: World, role: str, t: Target) -> dict[str, Any]:
     return {"data": {"name": t.title, "_add": "contributor:Person"}}  # shown, not saved
 
@@ -254,12 +276,47 @@ TABLE: tuple[Row, ...] = (
         fresh="dandiset",
     ),
     # Stars: approved accounts, on what they may read (upstream's rule).
-    Row("POST", D + "/star/", open=APPROVED, embargoed="401 no 401 no ok ok"),
-    Row("DELETE", D + "/star/", open=APPROVED, embargoed="401 no 401 no ok ok"),
+    Row("POST", D + "/star/", open=APPROVED, embargoed="401 no 401 no ok ok", reviewer="ok"),
+    Row("DELETE", D + "/star/", open=APPROVED, embargoed="401 no 401 no ok ok", reviewer="ok"),
     Row("GET", D + "/users/", **READ),
     Row("GET", D + "/audit/", **READ),
     Row("PUT", D + "/users/", **CHANGE, body=owners_body),
-    Row("GET", D + "/uploads/", **CHANGE),
+    Row("GET", D + "/uploads/", **CHANGE, reviewer="no"),
+    # Readers and access requests of an embargoed Dandiset: its owners' business (an
+    # open one has none: choosing readers or asking for access there is a 400).
+    Row("GET", D + "/readers/", **CHANGE, reviewer="no"),
+    Row(
+        "PUT",
+        D + "/readers/",
+        open="401 no 401 no pass pass",
+        embargoed="401 no 401 no ok ok",
+        body=readers_body,
+    ),
+    Row("GET", D + "/access-requests/", **CHANGE, reviewer="no"),
+    Row(
+        "POST",
+        D + "/access-requests/",
+        open="401 no 401 pass pass pass",
+        embargoed="401 no 401 ok pass pass",  # those who read it already have nothing to ask
+        reviewer="pass",
+        body=lambda w, r, t: {"json": {"message": f"{r} asks"}},
+    ),
+    # No request can exist on an open Dandiset: the shared one (of the embargoed
+    # Dandiset) is not found through it.
+    Row(
+        "POST",
+        D + "/access-requests/{request_id}/accept/",
+        open="401 no 401 no no no",
+        embargoed="401 no 401 no ok ok",
+        fresh="request",
+    ),
+    Row(
+        "POST",
+        D + "/access-requests/{request_id}/decline/",
+        open="401 no 401 no no no",
+        embargoed="401 no 401 no ok ok",
+        fresh="request",
+    ),
     Row("DELETE", D + "/uploads/", **CHANGE, fresh="dandiset"),
     Row("GET", D + "/versions/", **READ),
     Row("GET", V + "/", **READ),
@@ -343,11 +400,44 @@ TABLE: tuple[Row, ...] = (
     Row("GET", P + "/{version}", **PAGE_READ),
     Row("GET", P + "/{version}/files", **PAGE_READ),
     Row("GET", P + "/{version}/files/{asset_id}", **PAGE_READ),
-    Row("GET", P + "/draft/edit", **PAGE_CHANGE),
+    Row("GET", P + "/draft/edit", **PAGE_CHANGE, reviewer="no"),
     Row("POST", P + "/draft/edit", **PAGE_CHANGE, body=edit_form),
     Row("GET", P + "/owners", **PAGE_READ),
     Row("POST", P + "/owners", **PAGE_CHANGE, body=owners_form),
-    Row("GET", P + "/publish", **PAGE_CHANGE),
+    # The owners' access panel (readers, requests, Unembargo) and "Request access".
+    Row("GET", P + "/access", **PAGE_CHANGE, reviewer="no"),
+    Row(
+        "POST",
+        P + "/readers",
+        open="401 no 401 no pass pass",
+        embargoed="401 no 401 no ok ok",
+        body=readers_form,
+    ),
+    Row(
+        "POST",
+        P + "/access-requests/{request_id}",
+        open="401 no 401 no no no",
+        embargoed="401 no 401 no ok ok",
+        body=form(action="decline"),
+        fresh="request",
+    ),
+    Row(
+        "POST",
+        P + "/unembargo",
+        open="401 no 401 no pass pass",
+        embargoed="401 no 401 no ok ok",
+        body=form(confirm="yes"),
+        fresh="dandiset",
+    ),
+    Row(
+        "POST",
+        P + "/request-access",
+        open="401 no 401 pass pass pass",
+        embargoed="401 no 401 ok pass pass",
+        reviewer="pass",
+        body=form(message="May I?"),
+    ),
+    Row("GET", P + "/publish", **PAGE_CHANGE, reviewer="no"),
     Row(
         "POST",
         P + "/publish",
@@ -391,6 +481,7 @@ class Target:
     z: str  # a Zarr, with one file, also an asset
     u: str  # an upload, initialized and left so
     uid: int = 0  # an account waiting for approval
+    r: str = "0"  # an access request (pending, of the embargoed Dandiset)
 
     def params(self) -> dict[str, str]:
         return {
@@ -404,6 +495,7 @@ class Target:
             "name": "github",
             "slug": "upload",
             "user_id": str(self.uid),
+            "request_id": self.r,
         }
 
 
@@ -417,6 +509,7 @@ class World:
     targets: dict[str, Target] = field(default_factory=dict)
     methods: dict[str, set[str]] = field(default_factory=dict)
     owner_username: str = ""
+    reviewer_username: str = ""
 
     def browser(self) -> TestClient:
         return TestClient(self.api.client.app, base_url="http://testserver")
@@ -517,6 +610,11 @@ def fresh_target(w: World, kind: str, state: str, base: Target) -> Target:
         z = api.create_zarr(owner, base.d, f"fresh-{unique()}.zarr")
         api.put_zarr_files(owner, z, {"0/0": b"fresh chunk"})
         return replace(base, z=z)
+    if kind == "request":
+        asker = api.make_user(f"asker-{unique()}@example.org", name="Ann Asker")
+        r = api.post(f"/api/dandisets/{base.d}/access-requests/", asker)
+        assert r.status_code == 200, r.text
+        return replace(base, r=str(r.json()["id"]))
     if kind == "upload":
         r = api.post("/api/uploads/initialize/", owner, **initialize_body(w, "owner", base))
         assert r.status_code == 200, r.text
@@ -527,7 +625,12 @@ def fresh_target(w: World, kind: str, state: str, base: Target) -> Target:
 def build_world(api: ApiClient, backend: str) -> World:
     emails = {role: f"{role}@example.org" for role in ROLES if role != "anonymous"}
     w = World(api, backend, emails)
-    names = {"owner": SECRET_OWNER, "admin": "Ada Admin", "approved": "Al Approved"}
+    names = {
+        "owner": SECRET_OWNER,
+        "admin": "Ada Admin",
+        "approved": "Al Approved",
+        "reviewer": "Rita Reviewer",
+    }
     for role, email in emails.items():
         status = UserStatus.PENDING if role == "pending" else UserStatus.APPROVED
         make_account(api, email, admin=role == "admin", status=status, name=names.get(role, role))
@@ -540,9 +643,23 @@ def build_world(api: ApiClient, backend: str) -> World:
         session.flush()
         uid = waiting.id
         w.owner_username = users.get_user_by_email(session, emails["owner"]).username
+        w.reviewer_username = users.get_user_by_email(session, emails["reviewer"]).username
     for state in STATES:
         w.targets[state] = build_target(w, state)
         w.targets[state].uid = uid
+    # The reviewer reads the embargoed Dandiset; someone else's request waits there.
+    embargoed = w.targets["embargoed"]
+    r = api.put(
+        f"/api/dandisets/{embargoed.d}/readers/",
+        w.keys["owner"],
+        **readers_body(w, "owner", embargoed),
+    )
+    assert r.status_code == 200, r.text
+    asker = api.make_user("asker@example.org", name="Ann Asker")
+    r = api.post(f"/api/dandisets/{embargoed.d}/access-requests/", asker)
+    assert r.status_code == 200, r.text
+    for t in w.targets.values():
+        t.r = str(r.json()["id"])
     api.wait_for_jobs()
     # Rejected after signing in: its key and its browser session both stop counting.
     with api.archive.db.session(write=True) as session:
@@ -622,13 +739,17 @@ def secrets_of(w: World) -> list[str]:
     return [SECRET_TITLE, "sealed-otter", t.blob, t.z, "owner@example.org", t.etag]
 
 
-def leaked(w: World, row: Row, r: httpx.Response, url: str) -> list[str]:
-    """Secrets of the embargoed Dandiset in the response (or where it redirects)."""
+def leaked(w: World, row: Row, r: httpx.Response, url: str, role: str) -> list[str]:
+    """Secrets of the embargoed Dandiset in the response (or where it redirects); the
+    reviewer reads the Dandiset, but not its owners' e-mail addresses."""
     texts = [r.content.decode("latin-1")]
     location = r.headers.get("location", "")
     if 300 <= r.status_code < 400 and location and not location.startswith("/login"):
         texts.append(w.api.get(location).content.decode("latin-1"))
-    found = [s for s in secrets_of(w) if s not in url and any(s in x for x in texts)]
+    secrets = ["owner@example.org"] if role == "reviewer" else secrets_of(w)
+    found = [s for s in secrets if s not in url and any(s in x for x in texts)]
+    if role == "reviewer":
+        return found
     if "sealed-otter" not in url and any(SECRET.decode() in x for x in texts):
         found.append("the embargoed bytes")
     return found
@@ -644,6 +765,8 @@ def snapshot(w: World) -> list[Any]:
         urls += [
             f"/api/dandisets/{t.d}/",
             f"/api/dandisets/{t.d}/users/",
+            f"/api/dandisets/{t.d}/readers/",
+            f"/api/dandisets/{t.d}/access-requests/",
             f"/api/dandisets/{t.d}/uploads/",
             f"/api/dandisets/{t.d}/versions/draft/info/",
             f"/api/dandisets/{t.d}/versions/draft/assets/?page_size=1000",
@@ -691,7 +814,7 @@ def check_call(w: World, row: Row, role: str, state: str, t: Target, expected: s
                 f"{method} {url} [{state}] as {role}: expected {expected}, got "
                 f"{r.status_code} {r.text[:300]!r}"
             )
-        if role not in ("owner", "admin") and (found := leaked(w, row, r, url)):
+        if role not in ("owner", "admin") and (found := leaked(w, row, r, url, role)):
             failures.append(f"{method} {url} [{state}] as {role} leaks {found}")
     if row.after == "keys":
         w.refresh()
@@ -757,12 +880,14 @@ SEARCHES = (
 )
 
 
-@pytest.mark.parametrize("role", (*STRANGERS, "owner"))
+@pytest.mark.parametrize("role", (*STRANGERS, "owner", "reviewer"))
 def test_embargoed_dandiset_is_found_only_by_its_owners(world: World, role: str) -> None:
-    """The owner's searches find it (so the probes can tell); nobody else's do."""
+    """The owner's (and its reviewer's) searches find it (so the probes can tell);
+    nobody else's do."""
     for url, params, owner_finds in SEARCHES:
         found = found_in(world, role, url, **params)
-        assert found == (owner_finds and role == "owner"), f"{role} {url} {params}: {found}"
+        reads = role in ("owner", "reviewer")
+        assert found == (owner_finds and reads), f"{role} {url} {params}: {found}"
 
 
 def followed(w: World, role: str, url: str, **params: Any) -> bytes:
@@ -775,7 +900,7 @@ def followed(w: World, role: str, url: str, **params: Any) -> bytes:
     return r.content if r.status_code == 200 else b""
 
 
-@pytest.mark.parametrize("role", (*STRANGERS, "owner", "admin"))
+@pytest.mark.parametrize("role", (*STRANGERS, "owner", "admin", "reviewer"))
 def test_embargoed_bytes_only_through_owners_downloads(world: World, role: str) -> None:
     t = world.targets["embargoed"]
     got = {
@@ -786,7 +911,7 @@ def test_embargoed_bytes_only_through_owners_downloads(world: World, role: str) 
         "zarr file": followed(world, role, f"/api/zarr/{t.z}/files/", prefix="0/0", download=1),
     }
     expected = {"nested download": SECRET, "asset download": SECRET, "zarr file": ZARR_SECRET}
-    if role in ("owner", "admin"):
+    if role in ("owner", "admin", "reviewer"):
         assert got == expected
     else:
         assert not any(got.values()), f"{role} obtains {[k for k, v in got.items() if v]}"

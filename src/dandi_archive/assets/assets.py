@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, defer
 
 from dandi_archive import paths
 from dandi_archive.access import blobs
-from dandi_archive.access.permissions import is_owner, require_readable
+from dandi_archive.access.permissions import may_read, require_readable
 from dandi_archive.audit import events as audit
 from dandi_archive.dandisets import folders
 from dandi_archive.dandisets import metadata as md
@@ -541,13 +541,13 @@ def _with_assets(session: Session, count: int, entries: list[PathEntry]) -> AtPa
 def get_readable_asset(session: Session, user: User | None, asset_id: str) -> tuple[Asset, bool]:
     """An asset by id alone, with whether it is embargoed (in no open Dandiset).
 
-    An embargoed asset is shown only to owners of a Dandiset that holds it.
+    An embargoed asset is shown only to owners and readers of a Dandiset that holds it.
     """
     asset = get_asset(session, asset_id)
     dandisets = dandisets_of_asset(session, asset)
     if not dandisets or any(d.embargo_status == "OPEN" for d in dandisets):
         return asset, False
-    if not any(is_owner(session, d.id, user) for d in dandisets):
+    if not any(may_read(session, d, user) for d in dandisets):
         require_readable(session, dandisets[0], user)
     return asset, True
 

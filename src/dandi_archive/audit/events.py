@@ -34,9 +34,24 @@ Kind = Literal[
     # Ours (upstream deletes the version row and records nothing): an admin withdrew a
     # published version.
     "withdraw_version",
+    # Ours: read access to an embargoed Dandiset (reviewers, collaborators).
+    "grant_read_access",
+    "revoke_read_access",
+    "request_access",
+    "accept_access_request",
+    "decline_access_request",
 ]
 KINDS: tuple[str, ...] = get_args(Kind)
 ASSET_KINDS = ("add_asset", "update_asset", "remove_asset")
+# Who may read an embargoed Dandiset is its owners' business: readers (anonymous peer
+# reviewers, say) are not shown each other in the history.
+ACCESS_KINDS = (
+    "grant_read_access",
+    "revoke_read_access",
+    "request_access",
+    "accept_access_request",
+    "decline_access_request",
+)
 # Values longer than this (as JSON) are summarised in a metadata diff: the history
 # says what changed, the version's metadata says what it is now.
 MAX_DIFF_VALUE = 300
@@ -184,3 +199,34 @@ def unembargo_dandiset(session: Session, dandiset_id: int, user: User | None) ->
 
 def withdraw_version(session: Session, dandiset_id: int, user: User | None, version: str) -> None:
     record(session, dandiset_id, user, "withdraw_version", {"version": version})
+
+
+def read_access(
+    session: Session,
+    dandiset_id: int,
+    user: User | None,
+    kind: Literal["grant_read_access", "revoke_read_access"],
+    readers: list[User],
+) -> None:
+    """Owners let these users read the embargoed Dandiset, or stopped letting them."""
+    if readers:
+        record(session, dandiset_id, user, kind, {"readers": [_person(u) for u in readers]})
+
+
+def request_access(
+    session: Session, dandiset_id: int, requester: User, request_id: int, message: str
+) -> None:
+    details = {"request_id": request_id, "message": message}
+    record(session, dandiset_id, requester, "request_access", details)
+
+
+def decide_access_request(
+    session: Session,
+    dandiset_id: int,
+    owner: User | None,
+    kind: Literal["accept_access_request", "decline_access_request"],
+    request_id: int,
+    requester: User,
+) -> None:
+    details = {"request_id": request_id, "requester": _person(requester)}
+    record(session, dandiset_id, owner, kind, details)

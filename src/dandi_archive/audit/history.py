@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, and_, func, or_, select
 
-from dandi_archive.access.permissions import require_readable
-from dandi_archive.audit.events import ASSET_KINDS, KINDS
+from dandi_archive.access.permissions import is_owner, require_readable
+from dandi_archive.audit.events import ACCESS_KINDS, ASSET_KINDS, KINDS
 from dandi_archive.db.models import AuditEvent, Dandiset, User
 from dandi_archive.errors import BadRequest, NotAuthenticated, NotFound, PermissionDenied
 
@@ -52,6 +52,9 @@ def dandiset_history(
     elif user is None or not user.is_admin:
         raise NotFound(f"Dandiset {dandiset_id:06d} does not exist.")
     stmt = select(AuditEvent).where(AuditEvent.dandiset_id == dandiset_id)
+    if not is_owner(session, dandiset_id, user):
+        # Who was let read it, and who asked to, is for its owners (and admins) to see.
+        stmt = stmt.where(AuditEvent.kind.not_in(ACCESS_KINDS))
     if kind is not None:
         if kind not in KINDS:
             raise BadRequest(f"Unknown kind {kind!r}; use one of: {', '.join(KINDS)}.")

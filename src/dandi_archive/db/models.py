@@ -215,6 +215,76 @@ class DandisetOwner(Base):
     )
 
 
+class DandisetReader(Base):
+    """A user an owner let read an embargoed Dandiset (a reviewer or collaborator): its
+    metadata, assets and Zarrs, never a change. It counts only while the account is
+    approved and the Dandiset embargoed (``access.permissions``); unembargoing drops it."""
+
+    __tablename__ = "dandiset_readers"
+
+    dandiset_id: Mapped[int] = mapped_column(
+        ForeignKey("dandisets.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    granted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AccessRequestStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class AccessRequest(Base):
+    """A user's request to read an embargoed Dandiset, which its owners accept (the
+    user becomes a reader) or decline. One row per Dandiset and user: asking again
+    while pending changes nothing; after a decline it re-opens the same row."""
+
+    __tablename__ = "access_requests"
+    __table_args__ = (UniqueConstraint("dandiset_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dandiset_id: Mapped[int] = mapped_column(
+        ForeignKey("dandisets.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    message: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[AccessRequestStatus] = mapped_column(
+        _enum(AccessRequestStatus, "access_request_status"), default=AccessRequestStatus.PENDING
+    )
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    decided: Mapped[datetime | None] = mapped_column()
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined", innerjoin=True)
+
+
+class EmbargoNotice(Base):
+    """Something about an embargo that people should be told (the outbox a mailer
+    reads): an access request, its answer, an embargo ending in 30 or 7 days, an
+    embargo lifted because it ended. Nothing here sends mail; ``sent`` is for whatever
+    does. ``about_date`` (the end date a warning is about) keeps warnings once each."""
+
+    __tablename__ = "embargo_notices"
+    __table_args__ = (UniqueConstraint("dandiset_id", "kind", "about_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dandiset_id: Mapped[int] = mapped_column(
+        ForeignKey("dandisets.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(40))
+    # Whom it is about (the requester); owners are the audience of every kind but
+    # the answers to a request, which go to the requester.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    about_date: Mapped[date | None] = mapped_column(Date)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    sent: Mapped[datetime | None] = mapped_column(index=True)
+
+
 class DandisetStar(Base):
     """A user's star on a Dandiset (a bookmark that others see counted)."""
 

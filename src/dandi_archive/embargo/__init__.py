@@ -1,1 +1,2 @@
-"""Embargoed Dandisets: lifting an embargo (and, to come, reviewers and access requests)."""
+"""Embargoed Dandisets: who may read them besides their owners (readers, access
+requests), lifting an embargo (on request or when it ends), and notices about them."""

@@ -1,10 +1,12 @@
 """Lifting an embargo: an embargoed Dandiset becomes open to everyone.
 
+An owner asks for it (``request_unembargo``), or its end date came (``embargo.expiry``).
 The request moves it to UNEMBARGOING (no changes are accepted meanwhile); a job makes
 its blobs public (on S3 by removing their ``embargoed`` tag), opens the Dandiset and
 re-validates the draft, whose ``access`` metadata changes. Zarr objects are made
 public the same way. A crash in between is
-resumed by the sweep.
+resumed by the sweep. Once open, its readers and unanswered access requests are
+dropped: everyone reads it now.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from dandi_archive.db.models import (
     VersionAsset,
     Zarr,
 )
+from dandi_archive.embargo import readers
 from dandi_archive.errors import BadRequest
 from dandi_archive.zarr import zarrs
 
@@ -76,6 +79,7 @@ def unembargo(archive: Archive, dandiset_id: int, user_id: int | None = None) ->
             .execution_options(synchronize_session=False)
         )
         dandiset.embargo_status = EmbargoStatus.OPEN
+        readers.drop_all(session, dandiset.id)
         requester = session.get(User, user_id) if user_id is not None else None
         audit.unembargo_dandiset(session, dandiset.id, requester)
         dandiset.embargo_end_date = datetime.now(UTC).date()

@@ -37,6 +37,8 @@ def periodic_jobs(settings: Settings) -> dict[str, tuple[float, dict[str, Any]]]
         # Only work that waited long enough to be lost, not work still in a queue.
         "sweep": (sweep_every, {"min_age_seconds": 2 * sweep_every}),
         "check_fixity": (settings.fixity_interval_seconds, {}),
+        # Warnings before an embargo ends, and lifting it on its end date (embargo/).
+        "lift_ended_embargoes": (settings.embargo_check_interval_seconds, {}),
     }
 
 

@@ -18,6 +18,7 @@ from dandi_archive.instance import Archive
 from dandi_archive.web import (
     accounts,
     dandiset_pages,
+    embargo_pages,
     errors,
     external_sign_in,
     handbook,
@@ -41,15 +42,9 @@ def install(app: FastAPI, archive: Archive) -> None:
         https_only=settings.webui_url.startswith("https://"),
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    # owner first: its /dandiset/new and /dandiset/{id}/owners precede /dandiset/{id}/{version}.
-    for module in (
-        owner,
-        pages,
-        dandiset_pages,
-        accounts,
-        external_sign_in,
-        questionnaire,
-        handbook,
-    ):
+    # owner and embargo_pages first: their /dandiset/new, /dandiset/{id}/owners and
+    # /dandiset/{id}/access precede /dandiset/{id}/{version}.
+    modules = (owner, embargo_pages, pages, dandiset_pages, accounts, external_sign_in)
+    for module in (*modules, questionnaire, handbook):
         app.include_router(module.router)
     errors.install(app)

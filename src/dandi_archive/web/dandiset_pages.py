@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,11 +19,13 @@ from dandi_archive.dandisets import versions as version_service
 from dandi_archive.dandisets.folders import version_totals
 from dandi_archive.db.models import Dandiset, User, Version
 from dandi_archive.db.search import SearchFacet
+from dandi_archive.embargo import requests as access_requests
 from dandi_archive.harvest import records as harvest_records
 from dandi_archive.harvest import signposting
 from dandi_archive.instance import Archive
 from dandi_archive.publishing.manifests import manifest_prefix
 from dandi_archive.web import jsonld
+from dandi_archive.web.embargo_pages import request_page
 from dandi_archive.web.session import WebUser
 from dandi_archive.web.templating import render
 
@@ -114,6 +116,11 @@ def landing_context(
         "canonical_url": url,
         "errors": errors,
         "api_url": settings.api_url,
+        "pending_requests": (
+            len(access_requests.pending_requests(session, dandiset))
+            if owner and dandiset.embargo_status != "OPEN"
+            else 0
+        ),
     }
 
 
@@ -126,7 +133,10 @@ def landing(
     user: WebUser,
     dandiset_id: str,
     version: str | None = None,
-) -> HTMLResponse:
+) -> Response:
+    dandiset = dandiset_service.get_dandiset(session, dandiset_id)
+    if (asking := request_page(request, session, user, dandiset)) is not None:
+        return asking
     dandiset = dandiset_service.get_readable_dandiset(session, dandiset_id, user)
     shown = shown_version(session, dandiset, version)
     page = render(

@@ -30,13 +30,18 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dandi_archive import paths
-from dandi_archive.access.permissions import is_owner, owns, require_approved, require_owner
+from dandi_archive.access.permissions import (
+    may_read,
+    require_approved,
+    require_owner,
+    visible_to_user,
+)
 from dandi_archive.audit import events as audit
 from dandi_archive.dandisets.dandisets import get_dandiset, parse_identifier
 from dandi_archive.db.models import (
@@ -94,7 +99,7 @@ def _dandiset_of(session: Session, zarr: Zarr) -> Dandiset:
 
 
 def _visible(session: Session, dandiset: Dandiset, user: User | None) -> bool:
-    return dandiset.embargo_status == EmbargoStatus.OPEN or is_owner(session, dandiset.id, user)
+    return may_read(session, dandiset, user)
 
 
 def get_zarr(session: Session, user: User | None, zarr_id: str, *, lock: bool = False) -> Zarr:
@@ -221,8 +226,7 @@ def query_zarrs(
     if user is None:
         stmt = stmt.where(Dandiset.embargo_status == EmbargoStatus.OPEN)
     elif not user.is_admin:
-        visible = or_(Dandiset.embargo_status == EmbargoStatus.OPEN, owns(Dandiset.id, user.id))
-        stmt = stmt.where(visible)
+        stmt = stmt.where(visible_to_user(user.id))
     if dandiset:
         try:
             stmt = stmt.where(Zarr.dandiset_id == parse_identifier(dandiset))
