@@ -23,6 +23,7 @@ from dandi_archive.api import (
     guard,
     harvest,
     info,
+    oauth,
     search,
     stars,
     stats,
@@ -104,6 +105,7 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
         webdav,
         audit,
         harvest,
+        oauth,
     )
     for module in routers:
         app.include_router(module.router)

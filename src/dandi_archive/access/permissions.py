@@ -10,6 +10,9 @@ The rule, by the state of the caller's account (kept here and nowhere else):
 - **approved**: reads open Dandisets, and embargoed ones it owns; changes what it owns.
 - **admin** (and not rejected): reads and changes everything.
 
+Signing in to other applications with the archive (its OAuth/OIDC provider) is for
+approved accounts only: ``require_may_sign_in_elsewhere``.
+
 Open Dandisets are readable by anyone. Embargoed ones only by their (approved) owners
 and admins: anonymous callers get 401 (so clients know to log in), others 403.
 """
@@ -75,6 +78,26 @@ def require_approved(user: User | None) -> User:
             "before you can make changes."
         )
     return user
+
+
+def require_may_sign_in_elsewhere(user: User | None) -> User:
+    """Only approved accounts (and admins) are vouched for to other applications: they
+    get authorization codes and tokens; others are told why not, in words for people."""
+    if user is None:
+        raise NotAuthenticated("Sign in to the archive first.")
+    if not is_active(user):
+        raise PermissionDenied(inactive_message(user))
+    if user.is_approved:
+        return user
+    if user.status == UserStatus.INCOMPLETE:
+        raise PermissionDenied(
+            "Your account is not complete yet: answer the sign-up questions, then an "
+            "administrator approves it. Until then you cannot sign in to other applications."
+        )
+    raise PermissionDenied(
+        "Your account is waiting for an administrator's approval. Once it is approved you "
+        "can sign in to other applications with it."
+    )
 
 
 def require_readable(session: Session, dandiset: Dandiset, user: User | None) -> None:

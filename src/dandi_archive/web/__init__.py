@@ -20,6 +20,7 @@ from dandi_archive.web import (
     dandiset_pages,
     errors,
     external_sign_in,
+    oauth,
     owner,
     pages,
     questionnaire,
@@ -41,6 +42,14 @@ def install(app: FastAPI, archive: Archive) -> None:
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # owner first: its /dandiset/new and /dandiset/{id}/owners precede /dandiset/{id}/{version}.
-    for module in (owner, pages, dandiset_pages, accounts, external_sign_in, questionnaire):
+    for module in (
+        owner,
+        pages,
+        dandiset_pages,
+        accounts,
+        external_sign_in,
+        questionnaire,
+        oauth,
+    ):
         app.include_router(module.router)
     errors.install(app)
