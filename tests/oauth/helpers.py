@@ -69,7 +69,7 @@ class Start:
 
 
 def start(rp: OAuth2Client, **extra: str) -> Start:
-    verifier, nonce = generate_token(48), generate_token(20)
+    verifier, nonce = generate_token(48), extra.pop("nonce", generate_token(20))
     url, state = rp.create_authorization_url(
         f"{ISSUER}/oauth/authorize", code_verifier=verifier, nonce=nonce, **extra
     )
