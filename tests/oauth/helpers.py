@@ -118,11 +118,12 @@ def exchange(rp: OAuth2Client, begun: Start, code: str, **extra: str) -> dict:
 
 
 def sign_in_and_get_tokens(
-    api: ApiClient, browser: Browser, app: App, scope: str = "openid email archive"
+    api: ApiClient, browser: Browser | TestClient, app: App, scope: str = "openid email archive"
 ) -> tuple[OAuth2Client, Start, dict]:
     rp = relying_party(api, app, scope)
     begun = start(rp)
-    first = browser.get(begun.path)  # a trusted client is sent back at once
+    client = browser.client if isinstance(browser, Browser) else browser
+    first = client.get(begun.path, follow_redirects=False)  # trusted: sent back at once
     code = code_from(first if first.status_code == 302 else agree(browser, begun), begun)
     return rp, begun, exchange(rp, begun, code)
 

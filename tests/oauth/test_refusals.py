@@ -99,6 +99,14 @@ def test_token_endpoint_refusals(api, jane):
     assert r.json()["error"] == "invalid_grant"
     r = token_post(api, "/oauth/token", app, grant_type="password", username="a", password="b")
     assert r.json()["error"] == "unsupported_grant_type"
+    # Garbage is refused, never a 500: undecodable Basic credentials, NUL characters.
+    garbled = {"Authorization": "Basic /w==", "Content-Type": "application/x-www-form-urlencoded"}
+    r = api.client.post(
+        f"{ISSUER}/oauth/token", headers=garbled, content=b"grant_type=refresh_token"
+    )
+    assert r.status_code == 401 and r.json()["error"] == "invalid_client"
+    r = token_post(api, "/oauth/token", app, grant_type="authorization_code", code="a\x00b")
+    assert r.status_code == 400 and "NUL" in r.json()["detail"]
 
     # The code still works once (the failures above were not its use), then never again,
     # and its replay revokes what it gave.

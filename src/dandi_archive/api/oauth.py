@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from dandi_archive.api.deps import ArchiveDep, SessionDep
+from dandi_archive.errors import BadRequest
 from dandi_archive.oauth import provider, signing
 from dandi_archive.oauth.provider import HttpRequest, HttpResponse, Provider
 
@@ -32,6 +33,10 @@ async def provider_request(request: Request, archive: ArchiveDep) -> HttpRequest
 
 
 def public_request(request: Request, base: str, form: list[tuple[str, str]]) -> HttpRequest:
+    """The request at ``base`` (the archive's public or web URL). A NUL anywhere in the
+    form is refused here: no client sends one, and no database column may hold one."""
+    if any("\x00" in key or "\x00" in value for key, value in form):
+        raise BadRequest("Form fields may not contain NUL characters.")
     query = request.url.query
     return HttpRequest(
         method=request.method,

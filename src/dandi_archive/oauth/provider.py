@@ -19,7 +19,13 @@ from typing import Any
 from authlib.common.security import generate_token
 from authlib.consts import default_json_headers
 from authlib.oauth2 import AuthorizationServer, OAuth2Request, ResourceProtector
-from authlib.oauth2.rfc6749 import InvalidRequestError, OAuth2Error, OAuth2Payload, grants
+from authlib.oauth2.rfc6749 import (
+    InvalidClientError,
+    InvalidRequestError,
+    OAuth2Error,
+    OAuth2Payload,
+    grants,
+)
 from authlib.oauth2.rfc6750 import BearerTokenGenerator, BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -304,6 +310,14 @@ class Provider(AuthorizationServer):
         if self._key is None:
             self._key = signing.signing_key(self.session)
         return self._key
+
+    def authenticate_client(self, request: OAuth2Request, methods: Any, endpoint: str = "token"):
+        try:
+            return super().authenticate_client(request, methods, endpoint)
+        except UnicodeDecodeError:  # HTTP Basic credentials that are not UTF-8
+            raise InvalidClientError(
+                status_code=401, description="The client credentials are not readable."
+            ) from None
 
     # -- what authlib asks of a framework integration ------------------------------
 
