@@ -25,6 +25,7 @@ from dandi_archive.api import (
     health,
     info,
     metrics,
+    oauth,
     readers,
     search,
     stars,
@@ -112,6 +113,7 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
         harvest,
         health,
         metrics,
+        oauth,
     )
     for module in routers:
         app.include_router(module.router)

@@ -256,6 +256,75 @@ def user_api_key(email: str, data_dir: Path) -> None:
 
 
 @main.group()
+def oauth() -> None:
+    """Applications that sign people in with the archive (OAuth 2 / OpenID Connect)."""
+
+
+def _in_database(data_dir: Path, work: Any) -> Any:
+    """Run ``work(session)`` in one transaction of the archive's database."""
+    from dandi_archive.db.session import Database
+    from dandi_archive.errors import ArchiveError
+
+    settings = load_settings(data_dir=data_dir)
+    migrate_database(settings)
+    db = Database(settings.sqlalchemy_url)
+    try:
+        with db.session(write=True) as session:
+            return work(session)
+    except ArchiveError as exc:
+        raise click.ClickException(exc.message) from None
+    finally:
+        db.dispose()
+
+
+@oauth.command("add-client")
+@click.option("--name", required=True, help="Shown to people when they are asked to agree.")
+@click.option(
+    "--redirect-uri",
+    "redirect_uris",
+    multiple=True,
+    required=True,
+    help="Where people are sent back with a code; matched exactly. Repeatable.",
+)
+@click.option("--trusted", is_flag=True, help="Do not ask people to agree (your own services).")
+@data_dir_option
+def oauth_add_client(
+    name: str, redirect_uris: tuple[str, ...], trusted: bool, data_dir: Path
+) -> None:
+    """Register an application; prints {"client_id", "client_secret"} (shown only now)."""
+    import json
+
+    from dandi_archive.oauth import clients
+
+    made = _in_database(
+        data_dir, lambda session: clients.add_client(session, name, redirect_uris, trusted=trusted)
+    )
+    click.echo(json.dumps({"client_id": made.client_id, "client_secret": made.client_secret}))
+
+
+@oauth.command("list-clients")
+@data_dir_option
+def oauth_list_clients(data_dir: Path) -> None:
+    """Print the registered applications as JSON (never their secrets)."""
+    import json
+
+    from dandi_archive.oauth import clients
+
+    click.echo(json.dumps(_in_database(data_dir, clients.list_clients), indent=2))
+
+
+@oauth.command("remove-client")
+@click.argument("client_id")
+@data_dir_option
+def oauth_remove_client(client_id: str, data_dir: Path) -> None:
+    """Remove an application; the tokens it holds stop working at once."""
+    from dandi_archive.oauth import clients
+
+    _in_database(data_dir, lambda session: clients.remove_client(session, client_id))
+    click.echo(f"Removed OAuth client {client_id}.", err=True)
+
+
+@main.group()
 def bucket() -> None:
     """The S3 bucket's policy (public reads, except embargoed objects)."""
 

@@ -87,6 +87,14 @@ class Settings(BaseSettings):
         "https://orcid.org", description="ORCID, or its sandbox (https://sandbox.orcid.org)"
     )
 
+    # The archive as an OAuth 2 / OpenID Connect provider (clients: `dandi-archive oauth`).
+    oauth_access_token_seconds: int = Field(
+        3600, ge=1, description="Lifetime of access tokens (and ID tokens) it issues"
+    )
+    oauth_refresh_token_seconds: int = Field(
+        30 * 24 * 3600, ge=1, description="Lifetime of refresh tokens (each use gives a new one)"
+    )
+
     # Throttling of failed sign-ins and API keys ("N/minute;M/hour", the `limits` syntax):
     # counted in memory, or in Redis so that several API processes count together.
     throttle_sign_in_per_account: str = Field(

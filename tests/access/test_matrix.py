@@ -54,6 +54,7 @@ from dandi_archive.db.models import User, UserStatus
 
 from ..conftest import BACKENDS, make_settings
 from ..helpers import DANDISET_METADATA, ApiClient, dandi_etag, md5_base64
+from ..oauth.helpers import App, query_of, register, relying_party, sign_in_and_get_tokens, start
 from ..web.helpers import PASSWORD, make_account
 
 TABLE_ROLES = ("anonymous", "pending", "rejected", "approved", "owner", "admin")
@@ -62,7 +63,11 @@ STATES = ("open", "embargoed")
 # Routes that are not the archive's: documentation and static files.
 UNCHECKED = {"/api/openapi.json", "/swagger/", "/docs/oauth2-redirect", "/redoc/", "/static"}
 UNCHECKED |= {"/api/docs/swagger/"}
-API_PREFIXES = ("/api/", "/server-info", "/storage/", "/bucket/")
+API_PREFIXES = ("/api/", "/server-info", "/storage/", "/bucket/", "/.well-known/")
+API_PREFIXES += ("/oauth/token", "/oauth/revoke", "/oauth/introspect", "/oauth/userinfo")
+API_PREFIXES += ("/oauth/jwks",)
+# The application the OAuth rows sign people in to (untrusted: people are asked).
+OAUTH_CALLBACK = "http://testserver/oauth-matrix/callback"
 
 SECRET = b"sealed-otter recording bytes " * 40
 ZARR_SECRET = b"sealed-otter zarr chunk"
@@ -90,6 +95,7 @@ class Row:
     page: bool = False  # a page at an /api/ address (upstream's): called with the session
     reviewer: str | None = None  # the reviewer's outcome on the embargoed Dandiset, if not
     # derived (GET: the owner's; other methods: the approved stranger's)
+    bearer: bool = False  # called with the role's OAuth access token (if it could get one)
 
     @property
     def id(self) -> str:
@@ -202,6 +208,23 @@ def readers_body(w: World, role: str, t: Target) -> dict[str, Any]:
 
 def readers_form(w: World, role: str, t: Target) -> dict[str, Any]:
     return {"data": {"action": "add", "username": w.reviewer_username}}
+
+
+def authorize_params(w: World, role: str, t: Target) -> dict[str, Any]:
+    """A fresh authorization request of the matrix's application (new state and nonce)."""
+    return {"params": query_of(start(w.oauth_rp).url)}
+
+
+def consent_form(w: World, role: str, t: Target) -> dict[str, Any]:
+    return {"data": {**query_of(start(w.oauth_rp).url), "decision": "allow"}}
+
+
+def client_form(**values: str) -> Body:
+    """A request of the application, authenticated by its secret (client_secret_post)."""
+    return lambda w, role, t: {
+        "data": {"client_id": w.oauth_app.client_id, "client_secret": w.oauth_app.client_secret}
+        | values
+    }
 
 
 def edit_form(w: World, role: str, t: Target) -> dict[str, Any]:
@@ -458,6 +481,26 @@ TABLE: tuple[Row, ...] = (
     Row("POST", "/account/api-key", "401 no 401 ok ok ok", after="keys"),
     Row("GET", "/admin/users", ADMIN),
     Row("POST", "/admin/users/{user_id}", ADMIN, body=form(action="approve")),
+    # -- the OAuth 2 / OpenID Connect provider ---------------------------------------------
+    Row("GET", "/.well-known/openid-configuration", PUBLIC),
+    Row("GET", "/.well-known/oauth-authorization-server", PUBLIC),
+    Row("GET", "/oauth/jwks", PUBLIC),
+    # Codes for approved accounts only: the pending one gets a page saying it waits.
+    Row("GET", "/oauth/authorize", APPROVED, body=authorize_params),
+    Row("POST", "/oauth/authorize", APPROVED, body=consent_form),
+    # Client-authenticated: the caller's account plays no part (a code nobody was given).
+    Row(
+        "POST",
+        "/oauth/token",
+        "pass pass pass pass pass pass",
+        body=client_form(grant_type="authorization_code", code="none", redirect_uri="x"),
+    ),
+    Row("POST", "/oauth/revoke", PUBLIC, body=client_form(token="not-a-token")),
+    Row("POST", "/oauth/introspect", PUBLIC, body=client_form(token="not-a-token")),
+    # With each role's access token: none for the pending account (it can get none), the
+    # rejected one's stopped working.
+    Row("GET", "/oauth/userinfo", "401 401 401 ok ok ok", bearer=True),
+    Row("POST", "/oauth/userinfo", "401 401 401 ok ok ok", bearer=True),
     # Sign-in with GitHub/ORCID is not set up here: nothing there, for anyone.
     Row("GET", "/login/{name}", "no no no no no no"),
     Row("GET", "/login/{name}/callback", "no no no no no no"),
@@ -510,6 +553,9 @@ class World:
     methods: dict[str, set[str]] = field(default_factory=dict)
     owner_username: str = ""
     reviewer_username: str = ""
+    oauth_app: App | None = None
+    oauth_rp: Any = None
+    bearers: dict[str, str] = field(default_factory=dict)  # OAuth access tokens by role
 
     def browser(self) -> TestClient:
         return TestClient(self.api.client.app, base_url="http://testserver")
@@ -635,6 +681,11 @@ def build_world(api: ApiClient, backend: str) -> World:
         status = UserStatus.PENDING if role == "pending" else UserStatus.APPROVED
         make_account(api, email, admin=role == "admin", status=status, name=names.get(role, role))
     w.refresh(everyone=True)  # API keys (a pending account has one, as after sign-up) and sign-ins
+    w.oauth_app = register(api, "Matrix app", uris=(OAUTH_CALLBACK,))
+    w.oauth_rp = relying_party(api, w.oauth_app)
+    for role in ("approved", "owner", "admin", "rejected"):  # the rejected one still may
+        _, _, token = sign_in_and_get_tokens(api, w.browsers[role], w.oauth_app)
+        w.bearers[role] = token["access_token"]
     make_account(api, "visitor@example.org", name="Vic Visitor")
     with api.archive.db.session(write=True) as session:
         waiting = users.create_user(
@@ -678,6 +729,10 @@ def world(
 ) -> Iterator[World]:
     """Built once per backend: accounts, browsers, an open and an embargoed Dandiset."""
     backend = request.param
+    # The OAuth rows run at http://testserver, which authlib would refuse as insecure.
+    patch = pytest.MonkeyPatch()
+    patch.setenv("AUTHLIB_INSECURE_TRANSPORT", "1")
+    request.addfinalizer(patch.undo)
     data_dir = tmp_path_factory.mktemp(f"matrix-{backend}")
     settings = make_settings(backend, data_dir / "data", request)
     archive = build_archive(settings, run_jobs_in_process=True)
@@ -704,6 +759,10 @@ def call(w: World, row: Row, role: str, t: Target, method: str | None = None) ->
     method = method or row.method
     url = row.path.format(**t.params())
     kwargs = row.body(w, role, t) if row.body else {}
+    if row.bearer:
+        bearer = w.bearers.get(role)
+        headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+        return w.api.request(method, url, None, headers=headers, follow_redirects=False)
     if is_api(row.path) and not row.page:
         return w.api.request(method, url, w.keys[role], follow_redirects=False, **kwargs)
     client = w.browsers[role]

@@ -132,6 +132,7 @@ def test_first_github_sign_in_makes_an_account_that_answers_the_questions(api, p
         assert user.email_verified  # GitHub's verified primary address
         link = session.get(ExternalAccount, ("github", "4242"))
         assert link is not None and link.user_id == user.id
+        assert link.login == "jdoe"  # people find each other by it (/api/users/search/)
     # The code was exchanged with the client secret, then the profile read with the token.
     post = next(r for r in Provider.requests if r[0] == "POST")
     assert post[1] == "/login/oauth/access_token"

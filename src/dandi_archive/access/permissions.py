@@ -12,6 +12,9 @@ The rule, by the state of the caller's account (kept here and nowhere else):
   it owns, and nothing of what it only reads.
 - **admin** (and not rejected): reads and changes everything.
 
+Signing in to other applications with the archive (its OAuth/OIDC provider) is for
+approved accounts only: ``require_may_sign_in_elsewhere``.
+
 Open Dandisets are readable by anyone. Embargoed ones only by their (approved) owners,
 their (approved) readers and admins: anonymous callers get 401 (so clients know to log
 in), others 403. Read access is granted only to approved accounts, and asked for only
@@ -152,6 +155,26 @@ def require_approved(user: User | None) -> User:
             "before you can make changes."
         )
     return user
+
+
+def require_may_sign_in_elsewhere(user: User | None) -> User:
+    """Only approved accounts (and admins) are vouched for to other applications: they
+    get authorization codes and tokens; others are told why not, in words for people."""
+    if user is None:
+        raise NotAuthenticated("Sign in to the archive first.")
+    if not is_active(user):
+        raise PermissionDenied(inactive_message(user))
+    if user.is_approved:
+        return user
+    if user.status == UserStatus.INCOMPLETE:
+        raise PermissionDenied(
+            "Your account is not complete yet: answer the sign-up questions, then an "
+            "administrator approves it. Until then you cannot sign in to other applications."
+        )
+    raise PermissionDenied(
+        "Your account is waiting for an administrator's approval. Once it is approved you "
+        "can sign in to other applications with it."
+    )
 
 
 def require_readable(session: Session, dandiset: Dandiset, user: User | None) -> None:

@@ -38,6 +38,7 @@ class Identity:
     subject: str  # the provider's stable id of the person
     name: str
     email: str | None  # only an address the provider has verified
+    login: str | None = None  # the person's name at the provider (GitHub's login)
 
 
 class ProviderApi(Protocol):
@@ -153,6 +154,7 @@ async def _github_identity(api: ProviderApi, api_url: str, token: Mapping[str, A
         subject=str(user.id),
         name=user.name or user.login,
         email=verified[0].email if verified else None,
+        login=user.login[:255] or None,
     )
 
 
@@ -178,10 +180,12 @@ def account_for(session: Session, identity: Identity, signed_in: User | None) ->
         user = session.get(User, link.user_id)
     else:
         user = signed_in or _by_email(session, identity.email) or _new_user(session, identity)
-        session.add(
-            ExternalAccount(provider=identity.provider, subject=identity.subject, user_id=user.id)
+        link = ExternalAccount(
+            provider=identity.provider, subject=identity.subject, user_id=user.id
         )
-        session.flush()
+        session.add(link)
+    link.login = identity.login  # logins can be renamed: the latest one counts
+    session.flush()
     assert user is not None
     if identity.email and identity.email.strip().lower() == user.email.strip().lower():
         user.email_verified = True  # the provider vouches for it (see Identity.email)

@@ -9,7 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from dandi_archive.accounts import web_sessions
-from dandi_archive.db.models import ApiKey, User, UserStatus
+from dandi_archive.db.models import ApiKey, ExternalAccount, User, UserStatus
 from dandi_archive.errors import BadRequest, NotFound
 
 
@@ -110,15 +110,28 @@ def describe_user(user: User) -> dict[str, object]:
 
 
 def search_users(session: Session, query: str, limit: int = 10) -> list[User]:
-    pattern = f"%{query.strip()}%"
+    """Approved accounts whose username, name or GitHub login contains ``query`` (any
+    case, taken literally), first joined first, as upstream's user search; nothing for
+    an empty query."""
+    query = query.strip()
+    if not query:
+        return []
+    by_login = select(ExternalAccount.user_id).where(
+        ExternalAccount.provider == "github",
+        ExternalAccount.login.icontains(query, autoescape=True),
+    )
     return list(
         session.scalars(
             select(User)
             .where(
                 User.status == UserStatus.APPROVED,
-                or_(User.username.ilike(pattern), User.name.ilike(pattern)),
+                or_(
+                    User.username.icontains(query, autoescape=True),
+                    User.name.icontains(query, autoescape=True),
+                    User.id.in_(by_login),
+                ),
             )
-            .order_by(User.username)
+            .order_by(User.created, User.id)
             .limit(limit)
         )
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -54,6 +54,13 @@ def user_of(session: Session, token: object) -> User | None:
         return None
     user = session.get(User, row.user_id)
     return user if user is not None and is_active(user) else None
+
+
+def started(session: Session, token: object) -> datetime | None:
+    """When the person of a live session signed in (an ID token's ``auth_time``)."""
+    if not isinstance(token, str) or not token:
+        return None
+    return session.scalar(select(WebSession.created).where(WebSession.token_hash == _hash(token)))
 
 
 def end(session: Session, token: object) -> None:

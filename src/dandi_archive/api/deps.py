@@ -14,6 +14,7 @@ from dandi_archive.db.models import User
 from dandi_archive.db.session import run_after_commit_hooks
 from dandi_archive.errors import ArchiveError, NotAuthenticated
 from dandi_archive.instance import Archive
+from dandi_archive.oauth.tokens import user_for_access_token
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -54,12 +55,19 @@ def get_session(
 def get_user(
     request: Request, session: Annotated[Session, Depends(get_session, scope="function")]
 ) -> User | None:
-    """The caller, from ``Authorization: token KEY`` (or the web session), else None."""
+    """The caller, from ``Authorization: token KEY``, ``Authorization: Bearer TOKEN`` (an
+    access token the archive gave an application, see oauth/) or the web session."""
     header = request.headers.get("authorization")
     if header:
         scheme, _, key = header.partition(" ")
-        if scheme.lower() != "token" or not key.strip():
-            raise NotAuthenticated("Use the header 'Authorization: token <your API key>'.")
+        scheme = scheme.lower()
+        if scheme not in ("token", "bearer") or not key.strip():
+            raise NotAuthenticated(
+                "Use the header 'Authorization: token <your API key>' "
+                "(or 'Authorization: Bearer <access token>')."
+            )
+        if scheme == "bearer":
+            return _bearer_user(request, session, key.strip())
         return _key_user(request, session, key.strip())
     # A browser's sign-in cookie counts for reading only: changes through the API need
     # the key, so a page elsewhere cannot make a signed-in browser change anything.
@@ -81,6 +89,19 @@ def _key_user(request: Request, session: Session, key: str) -> User:
         raise NotAuthenticated("Invalid API key.")
     if not is_active(user):
         raise NotAuthenticated(inactive_message(user))
+    return user
+
+
+def _bearer_user(request: Request, session: Session, token: str) -> User:
+    """The person an application's access token acts for, with their own permissions
+    (and the rules of ``_key_user``: unknown tokens are throttled, rejected accounts
+    refused)."""
+    user = user_for_access_token(session, token)
+    if user is None:
+        limiter = throttle.of(request)
+        limiter.check_api_key(request)
+        limiter.api_key_failed(request)
+        raise NotAuthenticated("Invalid, expired or revoked access token.")
     return user
 
 

@@ -154,6 +154,9 @@ class ExternalAccount(Base):
     subject: Mapped[str] = mapped_column(String(255), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created: Mapped[datetime] = mapped_column(default=utcnow)
+    # The person's name at the provider (their GitHub login), as of their last sign-in:
+    # people are found by it (``/api/users/search/``), as on upstream.
+    login: Mapped[str | None] = mapped_column(String(255))
 
 
 class ApiKey(Base):
@@ -648,3 +651,78 @@ class AuditEvent(Base):
     kind: Mapped[str] = mapped_column(String(32), index=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
     created: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class OAuthClient(Base):
+    """An application that signs people in with the archive (OAuth 2 / OpenID Connect).
+    Only the SHA-256 of its secret is kept; redirect URIs are compared exactly."""
+
+    __tablename__ = "oauth_clients"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255))
+    redirect_uris: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    # Trusted by an administrator: people are not asked to consent.
+    trusted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OAuthAuthorizationCode(Base):
+    """A code given to a client for one person's consent, kept by its SHA-256; used once
+    (``used``), after which a second try revokes the tokens it gave (RFC 6749 4.1.2)."""
+
+    __tablename__ = "oauth_authorization_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("oauth_clients.client_id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    scope: Mapped[str] = mapped_column(Text, default="")
+    nonce: Mapped[str | None] = mapped_column(String(255))
+    code_challenge: Mapped[str | None] = mapped_column(String(128))
+    code_challenge_method: Mapped[str | None] = mapped_column(String(16))
+    auth_time: Mapped[datetime] = mapped_column()
+    expires: Mapped[datetime] = mapped_column()
+    used: Mapped[bool] = mapped_column(Boolean, default=False)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OAuthToken(Base):
+    """An access token (and its refresh token) a client holds for a person, kept by
+    SHA-256. ``grant_id`` names the consent it descends from (the code's hash), so a
+    replayed code revokes every token of that line, refreshed ones included."""
+
+    __tablename__ = "oauth_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("oauth_clients.client_id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    grant_id: Mapped[str] = mapped_column(String(64), index=True)
+    scope: Mapped[str] = mapped_column(Text, default="")
+    access_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    refresh_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    issued: Mapped[datetime] = mapped_column(default=utcnow)
+    access_expires: Mapped[datetime] = mapped_column()
+    refresh_expires: Mapped[datetime | None] = mapped_column()
+    access_revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    refresh_revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    user: Mapped[User] = relationship()
+    client: Mapped[OAuthClient] = relationship()
+
+
+class OAuthSigningKey(Base):
+    """The RSA key that signs ID tokens, made once and shared by every API process
+    (``id`` 1 is the one in use; the JWKS lists them all)."""
+
+    __tablename__ = "oauth_signing_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kid: Mapped[str] = mapped_column(String(64), unique=True)
+    private_jwk: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    created: Mapped[datetime] = mapped_column(default=utcnow)

@@ -22,6 +22,7 @@ from dandi_archive.web import (
     errors,
     external_sign_in,
     handbook,
+    oauth,
     owner,
     pages,
     questionnaire,
@@ -45,6 +46,6 @@ def install(app: FastAPI, archive: Archive) -> None:
     # owner and embargo_pages first: their /dandiset/new, /dandiset/{id}/owners and
     # /dandiset/{id}/access precede /dandiset/{id}/{version}.
     modules = (owner, embargo_pages, pages, dandiset_pages, accounts, external_sign_in)
-    for module in (*modules, questionnaire, handbook):
+    for module in (*modules, questionnaire, handbook, oauth):
         app.include_router(module.router)
     errors.install(app)

@@ -15,7 +15,21 @@ from dandi_archive.errors import ArchiveError, NotAuthenticated
 from dandi_archive.web.templating import render
 
 log = logging.getLogger(__name__)
-API_PREFIXES = ("/api/", "/server-info", "/swagger", "/redoc", "/storage/", "/bucket/")
+API_PREFIXES = (
+    "/api/",
+    "/server-info",
+    "/swagger",
+    "/redoc",
+    "/storage/",
+    "/bucket/",
+    "/.well-known/",
+    # The OAuth provider's machine endpoints (its authorization endpoint is a page).
+    "/oauth/token",
+    "/oauth/revoke",
+    "/oauth/introspect",
+    "/oauth/userinfo",
+    "/oauth/jwks",
+)
 TITLES = {400: "Bad request", 403: "Not allowed", 404: "Page not found", 405: "Not allowed"}
 
 
