@@ -109,8 +109,12 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
         app.include_router(module.router)
     app.include_router(assets.router)
     app.include_router(assets.by_id)
+    bucket_name = archive.settings.folder_bucket_name
+    app.state.file_prefixes = ()
     if isinstance(archive.store, FolderStore):
         app.include_router(bucket.router)
+        app.include_router(bucket.object_router(bucket_name))
+        app.state.file_prefixes = bucket.file_prefixes(bucket_name)
 
     api_docs.install(app)
 
@@ -120,9 +124,15 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
 
     web.install(app, archive)
     errors.install_openapi(app)
+    if isinstance(archive.store, FolderStore):
+        bucket.check_bucket_name(app.routes, bucket_name)
     # Added last, so outermost: input is checked before sessions or routes see it, and
     # every unhandled error becomes a logged 500 with an error id.
-    app.add_middleware(guard.InputGuard, max_body_bytes=archive.settings.max_request_body_bytes)
+    app.add_middleware(
+        guard.InputGuard,
+        max_body_bytes=archive.settings.max_request_body_bytes,
+        file_prefixes=app.state.file_prefixes,
+    )
     app.add_middleware(guard.IncidentMiddleware, page=web_errors.server_error_page)
 
     return app

@@ -420,9 +420,7 @@ class ZarrChange(Base):
     md5: Mapped[str | None] = mapped_column(String(32))  # announced upload; None = deleted
     expires: Mapped[datetime | None] = mapped_column()  # when the upload URL stops working
     seen: Mapped[bool] = mapped_column(Boolean, default=False)
-    awaiting: Mapped[bool] = mapped_column(
-        Boolean, default=False, server_default=text("false")
-    )
+    awaiting: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     seen_size: Mapped[int | None] = mapped_column(BigInteger)
     seen_md5: Mapped[str | None] = mapped_column(String(32))
     seen_modified: Mapped[datetime | None] = mapped_column()

@@ -15,12 +15,14 @@ from dandi_archive.errors import ArchiveError, NotAuthenticated
 from dandi_archive.web.templating import render
 
 log = logging.getLogger(__name__)
-API_PREFIXES = ("/api/", "/server-info", "/swagger", "/redoc", "/storage/", "/bucket/")
+API_PREFIXES = ("/api/", "/server-info", "/swagger", "/redoc")
 TITLES = {400: "Bad request", 403: "Not allowed", 404: "Page not found", 405: "Not allowed"}
 
 
 def is_api(request: Request) -> bool:
-    return request.url.path.startswith(API_PREFIXES)
+    """API and folder-store addresses answer errors as data, never as pages."""
+    file_prefixes = getattr(request.app.state, "file_prefixes", ())
+    return request.url.path.startswith((*API_PREFIXES, *file_prefixes))
 
 
 def error_page(request: Request, status: int, message: str) -> Response:
