@@ -258,6 +258,10 @@ def file_prefixes(bucket_name: str) -> tuple[str, ...]:
     return ("/storage/", LEGACY_PREFIX, f"/{bucket_name}/")
 
 
+class BucketNameTaken(ValueError):
+    """The folder store's bucket name is the first segment of another address."""
+
+
 def check_bucket_name(app_routes: list, bucket_name: str) -> None:
     """Refuse a bucket name that is the first segment of another route of the app: its
     objects' URLs would shadow that route (or be shadowed by it)."""
@@ -267,7 +271,7 @@ def check_bucket_name(app_routes: list, bucket_name: str) -> None:
         if path == ours:
             continue
         if path == f"/{bucket_name}" or path.startswith(f"/{bucket_name}/"):
-            raise ValueError(
+            raise BucketNameTaken(
                 f"DANDI_ARCHIVE_FOLDER_BUCKET_NAME={bucket_name!r} is taken by the archive's "
                 f"own address {path}; choose another bucket name."
             )
