@@ -13,7 +13,7 @@ The real ``dandi`` client ships tests that need a live archive (``pytest --pyarg
 5. runs ``pytest --pyargs dandi --dandi-api`` with ``DANDI_TESTS_API_URL``,
    ``DANDI_TESTS_DJANGO_API_KEY`` and ``DANDI_NO_ET=1``, passing on every argument this
    script does not know (``-x``, ``-k name``, ``-p no:cacheprovider``, ...);
-6. prints a summary (counts and the tests that did not pass), stops the server and
+6. prints a summary (counts, wall time and the tests that did not pass), stops the server and
    exits with pytest's exit code (the first non-zero one with ``--repeat``).
 
 Options:
@@ -32,6 +32,16 @@ Options:
     Run the tests N times against the same server, as upstream's long-lived test server
     sees them: later runs find every file already stored (deduplication) and hundreds
     of Dandisets in each listing.
+``--mirrors FILE`` (or ``DANDI_CLIENT_SUITE_MIRRORS=FILE``)
+    A shell file to source for the tests' environment, such as
+    ``/work/shared/testdata/bids-mirrors.sh``: the BIDS tests ``git clone``
+    bids-standard/bids-examples and bids-error-examples from GitHub, and that file
+    redirects git to local bundles through ``GIT_CONFIG_*`` variables. Only the
+    variables the file sets or changes are passed on, to pytest alone.
+
+The BIDS tests also run ``bids-validator-deno`` (``pip install bids-validator-deno``,
+in the ``test`` extra): the directory of this interpreter is put first on the tests'
+``PATH``, so the one installed in this environment is found without activating it.
 
 The port is fixed, so only one run fits on a machine at a time. As root, a private
 network namespace gives a run its own loopback (and no other network): several runs,
@@ -46,6 +56,7 @@ Examples::
 
     .venv/bin/python scripts/run_client_suite.py
     .venv/bin/python scripts/run_client_suite.py -x -k test_upload -p no:cacheprovider
+    .venv/bin/python scripts/run_client_suite.py --mirrors ../shared/testdata/bids-mirrors.sh
     .venv/bin/python scripts/run_client_suite.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432
     .venv/bin/python scripts/run_client_suite.py --s3 --postgres postgresql+psycopg://postgres@127.0.0.1:5432
 """
@@ -208,14 +219,49 @@ def stop_server(server: subprocess.Popen) -> None:
         server.wait()
 
 
-def run_pytest(api_key: str, junit: Path, workdir: Path, extra_args: list[str]) -> int:
+def sourced_environment(shell_file: Path) -> dict[str, str]:
+    """The variables ``shell_file`` sets or changes when sourced by bash."""
+    if not shell_file.is_file():
+        sys.exit(f"--mirrors: {shell_file} is not a file.")
+    script = '. "$1" >/dev/null && env -0'
+    result = subprocess.run(
+        ["bash", "-c", script, "bash", str(shell_file.resolve())],
+        capture_output=True,
+        env=dict(os.environ),
+    )
+    if result.returncode != 0:
+        sys.exit(f"--mirrors: sourcing {shell_file} failed: {result.stderr.decode().strip()}")
+    after = dict(
+        entry.split("=", 1) for entry in result.stdout.decode().split("\0") if "=" in entry
+    )
+    ignored = {"_", "SHLVL", "PWD", "OLDPWD"}
+    return {k: v for k, v in after.items() if k not in ignored and os.environ.get(k) != v}
+
+
+def test_environment(api_key: str, mirrors: dict[str, str]) -> dict[str, str]:
+    """The environment of the client's tests: the archive to test, the mirrors, and this
+    interpreter's directory first on PATH (``bids-validator-deno``, ``dandi``)."""
     env = dict(os.environ)
     env.pop("DANDI_TESTS_NONETWORK", None)  # it would skip every test
+    env.update(mirrors)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env.update(
         DANDI_TESTS_API_URL=f"{BASE_URL}/api",
         DANDI_TESTS_DJANGO_API_KEY=api_key,
         DANDI_NO_ET="1",
     )
+    return env
+
+
+def report_bids_tools(env: dict[str, str]) -> None:
+    """Say up front why the BIDS tests would fail: no validator, or GitHub unmirrored."""
+    if shutil.which("bids-validator-deno", path=env["PATH"]) is None:
+        print("Note: bids-validator-deno is not installed; the BIDS tests will fail.")
+    if not any(k.startswith("GIT_CONFIG_KEY_") for k in env):
+        print("Note: no --mirrors; the BIDS tests clone their examples from GitHub.")
+
+
+def run_pytest(env: dict[str, str], junit: Path, workdir: Path, extra_args: list[str]) -> int:
     args = [sys.executable, "-m", "pytest", "--pyargs", "dandi", "--dandi-api"]
     if importlib.util.find_spec("pytest_randomly") is not None:
         args += ["-p", "no:randomly"]  # keep the client's test order
@@ -224,7 +270,7 @@ def run_pytest(api_key: str, junit: Path, workdir: Path, extra_args: list[str]) 
     return subprocess.run(args, env=env, cwd=workdir).returncode
 
 
-def print_summary(junit: Path, title: str = "") -> None:
+def print_summary(junit: Path, title: str = "", seconds: float | None = None) -> None:
     """Counts per outcome and every test that failed or errored, from the JUnit report."""
     if not junit.exists():
         print("No test report was written.")
@@ -246,6 +292,8 @@ def print_summary(junit: Path, title: str = "") -> None:
         counts[outcome] += 1
     print(f"\n=== client suite summary{f' ({title})' if title else ''} ===")
     print(", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())) or "no tests")
+    if seconds is not None:
+        print(f"wall time {seconds / 60:.1f} min")
     for line in problems:
         print(line[:300])
 
@@ -262,7 +310,16 @@ def main() -> int:
     parser.add_argument(
         "--repeat", type=int, default=1, metavar="N", help="run the tests N times, same server"
     )
+    parser.add_argument(
+        "--mirrors",
+        type=Path,
+        metavar="FILE",
+        default=os.environ.get("DANDI_CLIENT_SUITE_MIRRORS") or None,
+        help="shell file to source for the tests (e.g. bids-mirrors.sh); "
+        "default $DANDI_CLIENT_SUITE_MIRRORS",
+    )
     options, pytest_args = parser.parse_known_args()
+    mirrors = sourced_environment(options.mirrors) if options.mirrors else {}
 
     check_port_free()
     codes: list[int] = []
@@ -286,14 +343,18 @@ def main() -> int:
                 print(f"Archive running at {BASE_URL} (log: {log_path})", flush=True)
                 workdir = data_dir / "pytest"
                 workdir.mkdir()
-                reports = []
+                test_env = test_environment(api_key, mirrors)
+                report_bids_tools(test_env)
+                reports, durations = [], []
                 for run in range(1, options.repeat + 1):
                     reports.append(data_dir / f"junit-{run}.xml")
-                    codes.append(run_pytest(api_key, reports[-1], workdir, pytest_args))
+                    started = time.monotonic()
+                    codes.append(run_pytest(test_env, reports[-1], workdir, pytest_args))
+                    durations.append(time.monotonic() - started)
             finally:
                 stop_server(server)
-            for run, report in enumerate(reports, 1):
-                print_summary(report, f"run {run}" if options.repeat > 1 else "")
+            for run, (report, seconds) in enumerate(zip(reports, durations, strict=True), 1):
+                print_summary(report, f"run {run}" if options.repeat > 1 else "", seconds)
     finally:
         if options.keep:
             print(f"Data dir kept: {data_dir}")

@@ -89,3 +89,22 @@ def test_invalid_setting_is_named(tmp_path: Path) -> None:
         env={"DANDI_ARCHIVE_MAX_REQUEST_BODY_BYTES": "lots"},
     )
     assert_one_line_failure(result, "DANDI_ARCHIVE_MAX_REQUEST_BODY_BYTES")
+
+
+@pytest.mark.parametrize(("name", "problem"), [("Bad_Name", "not an S3"), ("api", "taken")])
+def test_unusable_folder_bucket_name_is_named(tmp_path: Path, name: str, problem: str) -> None:
+    result = run_cli(
+        "serve",
+        "--port",
+        str(free_port()),
+        "--data-dir",
+        str(tmp_path / "data"),
+        env={"DANDI_ARCHIVE_FOLDER_BUCKET_NAME": name},
+    )
+    # authlib warns about its own imports when the app is built (two lines of its own).
+    result.stderr = "\n".join(
+        line
+        for line in result.stderr.splitlines()
+        if "AuthlibDeprecationWarning" not in line and "import httpx2" not in line
+    )
+    assert_one_line_failure(result, "DANDI_ARCHIVE_FOLDER_BUCKET_NAME", problem)

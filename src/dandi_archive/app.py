@@ -119,8 +119,12 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
         app.include_router(module.router)
     app.include_router(assets.router)
     app.include_router(assets.by_id)
+    bucket_name = archive.settings.folder_bucket_name
+    app.state.file_prefixes = ()
     if isinstance(archive.store, FolderStore):
         app.include_router(bucket.router)
+        app.include_router(bucket.object_router(bucket_name))
+        app.state.file_prefixes = bucket.file_prefixes(bucket_name)
 
     api_docs.install(app)
 
@@ -130,9 +134,15 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
 
     web.install(app, archive)
     errors.install_openapi(app)
+    if isinstance(archive.store, FolderStore):
+        bucket.check_bucket_name(app.routes, bucket_name)
     # Added last, so outermost: input is checked before sessions or routes see it, and
     # every unhandled error becomes a logged 500 with an error id.
-    app.add_middleware(guard.InputGuard, max_body_bytes=archive.settings.max_request_body_bytes)
+    app.add_middleware(
+        guard.InputGuard,
+        max_body_bytes=archive.settings.max_request_body_bytes,
+        file_prefixes=app.state.file_prefixes,
+    )
     # Inside the incident handler, so an unhandled error is counted as the 500 it becomes.
     app.add_middleware(metrics.RequestMetrics, router=app.router)
     app.add_middleware(guard.IncidentMiddleware, page=web_errors.server_error_page)

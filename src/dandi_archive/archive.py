@@ -51,6 +51,7 @@ def build_store(settings: Settings) -> BlobStore:
         settings.data_dir / "multipart",
         settings.public_url,
         UrlSigner(settings.signing_key),
+        settings.folder_bucket_name,
     )
 
 

@@ -2,6 +2,7 @@
 
 import logging
 
+from dandi_archive.api.bucket import BucketNameTaken
 from dandi_archive.app import create_app
 
 # Server worker processes (``serve --workers N``) start without the CLI's logging setup.
@@ -10,4 +11,7 @@ if not logging.getLogger().handlers:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
 
-app = create_app()
+try:
+    app = create_app()
+except BucketNameTaken as exc:  # a setting that cannot work: one line, as preflight says
+    raise SystemExit(f"Error: {exc}") from None

@@ -8,12 +8,15 @@ and ``DANDI_ARCHIVE_BROKER_URL`` switches each part to its production engine.
 
 from __future__ import annotations
 
+import re
 import secrets
 from functools import cached_property
 from pathlib import Path
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 
 class Settings(BaseSettings):
@@ -39,6 +42,10 @@ class Settings(BaseSettings):
     )
 
     s3_bucket: str | None = Field(None, description="Use this S3 bucket instead of the folder")
+    folder_bucket_name: str = Field(
+        "dandi-dandisets",
+        description="Bucket name in the folder store's S3-style URLs: {base_url}/{name}/{key}",
+    )
     s3_endpoint_url: str | None = Field(
         None, description="Any S3-compatible service (MinIO, Ceph, ...); unset: AWS"
     )
@@ -136,10 +143,10 @@ class Settings(BaseSettings):
     download_url_expiry_seconds: int = Field(
         6 * 3600, description="Lifetime of presigned download URLs"
     )
-    # Zarr file PUT URLs: until one expires its upload may still land, so finalizing
-    # waits for it; short, since the dandi client asks again for URLs that expired.
+    # Zarr file PUT URLs: until one expires its upload may still land, so each finalize
+    # looks at its path again; short, since the dandi client asks again for URLs that expired.
     zarr_upload_url_expiry_seconds: int = Field(
-        3600, description="Lifetime of Zarr file upload URLs (finalizing waits for them)"
+        3600, description="Lifetime of Zarr file upload URLs (finalize watches their paths)"
     )
     # Periodic sweep that re-queues jobs lost to a crash (publishing, checksums, DOIs).
     sweep_interval_seconds: float = Field(
@@ -155,8 +162,8 @@ class Settings(BaseSettings):
     download_count_flush_seconds: float = Field(
         5.0, gt=0, description="How often each process adds the downloads it counted"
     )
-    # Largest request body the API takes (JSON, forms); file bytes to /storage/ and
-    # /bucket/ upload URLs are not limited by it.
+    # Largest request body the API takes (JSON, forms); file bytes to the folder store's
+    # upload URLs (/storage/, /{folder_bucket_name}/, /bucket/) are not limited by it.
     max_request_body_bytes: int = Field(
         1024 * 1024, ge=1, description="Larger API request bodies get 413"
     )
@@ -205,6 +212,17 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"auto_approve_domains: {entry!r} must start with '.' or '@' (e.g. .edu)"
                 )
+        return value
+
+    @field_validator("folder_bucket_name")
+    @classmethod
+    def _check_bucket_name(cls, value: str) -> str:
+        # S3's rules for bucket names: the name is a path segment of every object URL.
+        if not BUCKET_NAME.fullmatch(value) or ".." in value:
+            raise ValueError(
+                f"folder_bucket_name: {value!r} is not an S3 bucket name (3-63 lower-case "
+                "letters, digits, '.' and '-', starting and ending with a letter or digit)"
+            )
         return value
 
     @property

@@ -1,5 +1,6 @@
-"""Direct bucket reads on the folder store (``GET/HEAD /bucket/{key}``): one rule,
-on the key exactly as received, decides what is served.
+"""Direct bucket reads on the folder store (``GET/HEAD /{bucket name}/{key}``, and the
+older ``/bucket/{key}``): one rule, on the key exactly as received, decides what is
+served.
 
 Embargoed objects and blobs that failed fixity must not come out under any spelling of
 their key; open objects still do, and signed URLs still work. Requests are sent to the
@@ -151,10 +152,16 @@ SPELLINGS = {
 PROTECTED = ("embargoed blob", "embargoed zarr", "fixity-failed blob")
 
 
+@pytest.fixture(params=["/dandi-dandisets/", "/bucket/"])
+def prefix(request) -> str:
+    """The bucket's S3 path-style address, and the older one: the same rule for both."""
+    return request.param
+
+
 @pytest.mark.parametrize("spelling", SPELLINGS.values(), ids=SPELLINGS.keys())
-def test_no_spelling_of_a_key_serves_protected_bytes(api, bucket, spelling):
+def test_no_spelling_of_a_key_serves_protected_bytes(api, bucket, prefix, spelling):
     for name in PROTECTED:
-        path = "/bucket/" + spelling(bucket[name])
+        path = prefix + spelling(bucket[name])
         for method in ("GET", "HEAD"):
             r = raw_request(api, method, path)
             # 400: refused before any route (control characters, NUL in the address).
@@ -162,19 +169,19 @@ def test_no_spelling_of_a_key_serves_protected_bytes(api, bucket, spelling):
             assert not any(secret in r.body for secret in SECRETS), (name, path)
 
 
-def test_open_objects_are_still_served_and_protected_ones_refused(api, bucket):
-    assert raw_request(api, "GET", "/bucket/" + bucket["open blob"]).body == OPEN_BLOB
-    assert raw_request(api, "GET", "/bucket/" + bucket["open zarr"]).body == OPEN_ZGROUP
-    assert raw_request(api, "HEAD", "/bucket/" + bucket["open zarr"]).status == 200
+def test_open_objects_are_still_served_and_protected_ones_refused(api, bucket, prefix):
+    assert raw_request(api, "GET", prefix + bucket["open blob"]).body == OPEN_BLOB
+    assert raw_request(api, "GET", prefix + bucket["open zarr"]).body == OPEN_ZGROUP
+    assert raw_request(api, "HEAD", prefix + bucket["open zarr"]).status == 200
     for name in PROTECTED:
-        r = raw_request(api, "GET", "/bucket/" + bucket[name])
+        r = raw_request(api, "GET", prefix + bucket[name])
         assert r.status == 403, name
         assert b"<Code>AccessDenied</Code>" in r.body
-    fixity_failed = raw_request(api, "GET", "/bucket/" + bucket["fixity-failed blob"])
+    fixity_failed = raw_request(api, "GET", prefix + bucket["fixity-failed blob"])
     assert b"integrity" in fixity_failed.body
 
 
-def test_signed_urls_serve_embargoed_objects_but_not_failed_blobs(api, bucket):
+def test_signed_urls_serve_embargoed_objects_but_not_failed_blobs(api, bucket, prefix):
     store = api.archive.store
     for name, data in (("embargoed blob", EMBARGOED_BLOB), ("embargoed zarr", EMBARGOED_ZGROUP)):
         r = api.get(store.presign_download(bucket[name], 60))
@@ -188,11 +195,11 @@ def test_signed_urls_serve_embargoed_objects_but_not_failed_blobs(api, bucket):
     # A signature is for one key: it does not open another spelling of it.
     url = store.presign_download(bucket["embargoed blob"], 60)
     token = url.partition("?")[2]
-    r = raw_request(api, "GET", "/bucket/./" + bucket["embargoed blob"] + "?" + token)
+    r = raw_request(api, "GET", prefix + "./" + bucket["embargoed blob"] + "?" + token)
     assert EMBARGOED_BLOB not in r.body
 
 
-def test_a_symlink_in_the_bucket_is_not_followed(api, bucket):
+def test_a_symlink_in_the_bucket_is_not_followed(api, bucket, prefix):
     """A link under an open Zarr to an embargoed blob's file (put there by anyone with
     access to the folder) is not served: the file must be the key itself."""
     store = api.archive.store
@@ -201,12 +208,12 @@ def test_a_symlink_in_the_bucket_is_not_followed(api, bucket):
     (store.root / "zarr" / "alias").symlink_to(open_zarr_folder)
     link = bucket["open zarr"].rpartition("/")[0] + "/link"
     for path in (link, "zarr/alias/.zgroup"):
-        r = raw_request(api, "GET", "/bucket/" + path)
+        r = raw_request(api, "GET", prefix + path)
         assert r.status == 404, path
         assert EMBARGOED_BLOB not in r.body
 
 
-def test_unknown_prefixes_and_unowned_objects_are_not_served(api, bucket, caplog):
+def test_unknown_prefixes_and_unowned_objects_are_not_served(api, bucket, prefix, caplog):
     store = api.archive.store
     store.put_bytes("stray/file.txt", b"not written by the archive", "text/plain")
     store.put_bytes("zarr/not-a-uuid/x", b"x", "text/plain")
@@ -219,7 +226,7 @@ def test_unknown_prefixes_and_unowned_objects_are_not_served(api, bucket, caplog
             "blobs",
             "",
         ):
-            assert raw_request(api, "GET", "/bucket/" + key).status == 404, key
+            assert raw_request(api, "GET", prefix + key).status == 404, key
 
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>

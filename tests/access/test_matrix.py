@@ -63,7 +63,8 @@ STATES = ("open", "embargoed")
 # Routes that are not the archive's: documentation and static files.
 UNCHECKED = {"/api/openapi.json", "/swagger/", "/docs/oauth2-redirect", "/redoc/", "/static"}
 UNCHECKED |= {"/api/docs/swagger/"}
-API_PREFIXES = ("/api/", "/server-info", "/storage/", "/bucket/", "/.well-known/")
+API_PREFIXES = ("/api/", "/server-info", "/storage/", "/bucket/", "/dandi-dandisets/")
+API_PREFIXES += ("/.well-known/",)
 API_PREFIXES += ("/oauth/token", "/oauth/revoke", "/oauth/introspect", "/oauth/userinfo")
 API_PREFIXES += ("/oauth/jwks",)
 # The application the OAuth rows sign people in to (untrusted: people are asked).
@@ -410,9 +411,18 @@ TABLE: tuple[Row, ...] = (
     # -- the folder store's S3: signed URLs, not keys, decide -----------------------------
     Row("PUT", "/storage/parts/{token}", "no no no no no no", embedded_only=True),
     Row("POST", "/storage/complete/{token}", "no no no no no no", embedded_only=True),
+    # Objects at S3's path-style address (the bucket name is a setting) and the older one.
+    Row(
+        "PUT",
+        "/dandi-dandisets/{key}",
+        "no no no no no no",
+        "no no no no no no",
+        embedded_only=True,
+    ),
     Row("PUT", "/bucket/{key}", "no no no no no no", "no no no no no no", embedded_only=True),
     # Open objects are public as in a public bucket; embargoed ones need a signed URL,
     # which only the download routes give (to owners and admins).
+    Row("GET", "/dandi-dandisets/{key}", PUBLIC, "no no no no no no", embedded_only=True),
     Row("GET", "/bucket/{key}", PUBLIC, "no no no no no no", embedded_only=True),
     # -- pages ----------------------------------------------------------------------------
     Row("GET", "/", PUBLIC),
@@ -1064,17 +1074,18 @@ BUCKET_SPELLINGS = (
 )
 
 
+@pytest.mark.parametrize("prefix", ["/dandi-dandisets/", "/bucket/"])
 @pytest.mark.parametrize("spelling", BUCKET_SPELLINGS)
-def test_bucket_urls_never_serve_embargoed_bytes(world: World, spelling: str) -> None:
+def test_bucket_urls_never_serve_embargoed_bytes(world: World, spelling: str, prefix: str) -> None:
     """The folder store's public bucket URLs, however the key is spelled, to anyone
     without a signed URL (the API's role does not matter there)."""
     if world.backend != "embedded":
-        pytest.skip("the folder store serves /bucket/ on the embedded backend only")
+        pytest.skip("the folder store serves its bucket on the embedded backend only")
     t = world.targets["embargoed"]
     blob = t.key
     path = spelling.format(
         blob=blob, zarr=t.z, blob_double_slash=blob.replace("blobs/", "blobs//", 1)
     )
-    status, body = raw_get(world.api.client.app, f"/bucket/{path}")
+    status, body = raw_get(world.api.client.app, prefix + path)
     assert status != 200 and SECRET not in body and ZARR_SECRET not in body, (status, body[:80])
     assert status in (400, 403, 404)

@@ -77,7 +77,7 @@ def test_ome_zarr_upload_download_and_update(live_archive, tmp_path):
     new_log = server_log.read_text()[before:]
     assert upload_urls_issued(new_log) == len(sent)
     if "DANDI_ARCHIVE_S3_BUCKET" not in live.env:  # the folder store's own PUT log
-        assert new_log.count('"PUT /bucket/zarr/') == len(sent)
+        assert new_log.count('"PUT /dandi-dandisets/zarr/') == len(sent)
     zarr_id = live.api("GET", f"/dandisets/{identifier}/versions/draft/assets/").json()["results"][
         0
     ]["zarr"]

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select, update
 
-from dandi_archive.db.models import Zarr, ZarrDirectory, ZarrStatus
+from dandi_archive.db.models import Zarr, ZarrChange, ZarrDirectory, ZarrStatus
 
 from ..helpers import md5_base64, zarr_checksum_of
 
@@ -185,7 +187,7 @@ def test_bad_upload_requests_name_the_problem(api, owner, zarr_id, body, message
     assert api.get(f"/api/zarr/{zarr_id}/").json()["status"] == "Pending"
 
 
-def test_md5_mismatch_on_put_changes_nothing_and_finalize_waits(api, owner, zarr_id):
+def test_md5_mismatch_on_put_changes_nothing_and_a_late_upload_is_counted(api, owner, zarr_id):
     uploaded(api, owner, zarr_id)
     new = b"replacement chunk"
     r = api.post(
@@ -202,15 +204,92 @@ def test_md5_mismatch_on_put_changes_nothing_and_finalize_waits(api, owner, zarr
         assert "BadDigest" in bad.text
         listed = {e["Key"]: e["ETag"] for e in api.zarr_files(zarr_id)}
         assert listed["arr/c/0/0"] == hashlib.md5(FILES["arr/c/0/0"]).hexdigest()
-    # Finalizing before the announced upload arrived is refused; nothing changes.
-    r = api.post(f"/api/zarr/{zarr_id}/finalize/", owner)
-    assert r.status_code == 400
-    assert "arr/c/0/0" in r.json()["detail"]
-    assert api.get(f"/api/zarr/{zarr_id}/").json()["status"] == "Pending"
+        # As on dandiarchive.org, finalize takes storage as it is: the client sees a
+        # checksum other than its own and uploads again.
+        zarr = api.finalize_zarr(owner, zarr_id)
+        assert zarr["status"] == "Complete"
+        assert zarr["checksum"] == zarr_checksum_of(FILES)
+        assert awaiting_paths(api, zarr_id) == ["arr/c/0/0"]
     good = api.put(url, content=new, headers={"Content-MD5": md5_base64(new)})
     assert good.status_code == 200
+    # The next finalize looks at the path again, though nothing new was announced for it.
+    api.put_zarr_files(owner, zarr_id, {"labels/y": b"y"})
     zarr = api.finalize_zarr(owner, zarr_id)
-    assert zarr["checksum"] == zarr_checksum_of({**FILES, "arr/c/0/0": new})
+    assert zarr["checksum"] == zarr_checksum_of({**FILES, "arr/c/0/0": new, "labels/y": b"y"})
+    assert awaiting_paths(api, zarr_id) == []
+
+
+def awaiting_paths(api, zarr_id: str) -> list[str]:
+    """Paths kept on record after an ingest because a URL may still write them."""
+    with api.archive.db.session() as session:
+        rows = session.scalars(
+            select(ZarrChange.path).where(ZarrChange.zarr_id == zarr_id_uuid(zarr_id))
+        )
+        return sorted(rows)
+
+
+def test_finalize_does_not_wait_for_announced_uploads(api, owner, zarr_id):
+    """dandi's retry loop relies on it: a PUT that silently failed shows up as a checksum
+    mismatch, and the client uploads the missing files again."""
+    missing = {"arr/c/1/1": b"chunk 1 1" * 10, "arr/c/2/0": b"chunk 2 0" * 10}
+    api.put_zarr_files(owner, zarr_id, FILES)
+    r = api.post(
+        f"/api/zarr/{zarr_id}/files/",
+        owner,
+        json=[{"path": p, "base64md5": md5_base64(d)} for p, d in missing.items()],
+    )
+    old_urls = r.json()
+    zarr = api.finalize_zarr(owner, zarr_id)
+    assert zarr["status"] == "Complete"
+    assert zarr["checksum"] == zarr_checksum_of(FILES)
+    assert zarr["file_count"] == len(FILES)
+    assert awaiting_paths(api, zarr_id) == sorted(missing)
+    # The client uploads them again with new URLs; then the old URLs deliver too (same
+    # bytes, signed in): nothing is counted twice.
+    api.put_zarr_files(owner, zarr_id, missing)
+    zarr = api.finalize_zarr(owner, zarr_id)
+    assert zarr["checksum"] == zarr_checksum_of({**FILES, **missing})
+    assert awaiting_paths(api, zarr_id) == []
+    for url, data in zip(old_urls, missing.values(), strict=True):
+        assert api.put(url, content=data, headers={"Content-MD5": md5_base64(data)}).is_success
+    assert api.get(f"/api/zarr/{zarr_id}/").json()["checksum"] == zarr_checksum_of(
+        {**FILES, **missing}
+    )
+
+
+def test_awaiting_paths_are_dropped_once_their_urls_expired(api, owner, zarr_id):
+    api.put_zarr_files(owner, zarr_id, FILES)
+    body = [{"path": "never", "base64md5": md5_base64(b"never")}]
+    assert api.post(f"/api/zarr/{zarr_id}/files/", owner, json=body).status_code == 200
+    api.finalize_zarr(owner, zarr_id)
+    assert awaiting_paths(api, zarr_id) == ["never"]
+    with api.archive.db.session(write=True) as session:
+        session.execute(
+            update(ZarrChange)
+            .where(ZarrChange.zarr_id == zarr_id_uuid(zarr_id))
+            .values(expires=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    api.put_zarr_files(owner, zarr_id, {"labels/y": b"y"})
+    zarr = api.finalize_zarr(owner, zarr_id)
+    assert zarr["checksum"] == zarr_checksum_of({**FILES, "labels/y": b"y"})
+    assert awaiting_paths(api, zarr_id) == []
+
+
+def test_a_deleted_path_written_again_by_its_old_url_is_counted(api, owner, zarr_id):
+    api.put_zarr_files(owner, zarr_id, {"a": b"a"})
+    r = api.post(
+        f"/api/zarr/{zarr_id}/files/", owner, json=[{"path": "b", "base64md5": md5_base64(b"b")}]
+    )
+    url = r.json()[0]
+    assert api.put(url, content=b"b", headers={"Content-MD5": md5_base64(b"b")}).is_success
+    assert api.delete(f"/api/zarr/{zarr_id}/files/", owner, json=[{"path": "b"}]).status_code == 204
+    zarr = api.finalize_zarr(owner, zarr_id)
+    assert zarr["checksum"] == zarr_checksum_of({"a": b"a"})
+    assert awaiting_paths(api, zarr_id) == ["b"]  # the upload URL still works
+    assert api.put(url, content=b"b", headers={"Content-MD5": md5_base64(b"b")}).is_success
+    api.put_zarr_files(owner, zarr_id, {"c": b"c"})
+    zarr = api.finalize_zarr(owner, zarr_id)
+    assert zarr["checksum"] == zarr_checksum_of({"a": b"a", "b": b"b", "c": b"c"})
 
 
 def test_put_without_the_signed_md5_is_refused(api, owner, zarr_id):

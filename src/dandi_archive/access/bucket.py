@@ -1,8 +1,9 @@
 """May this caller read this stored object? The one rule for direct bucket reads.
 
-The folder store serves its bucket itself (``GET/HEAD /bucket/{key}``), so it must
-refuse what S3's bucket policy refuses there: embargoed objects to anyone without a
-signed URL. It also refuses blobs that failed their fixity check, to everyone.
+The folder store serves its bucket itself (``GET/HEAD /{bucket name}/{key}``, and the
+older ``/bucket/{key}``), so it must refuse what S3's bucket policy refuses there:
+embargoed objects to anyone without a signed URL. It also refuses blobs that failed
+their fixity check, to everyone.
 
 The key is judged once, as the exact name of a stored object, never as a string that
 merely starts like one: a key with an empty, ``.`` or ``..`` segment, a backslash, a

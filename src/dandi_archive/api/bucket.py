@@ -1,6 +1,10 @@
 """What S3 would serve, for the folder store: part uploads, upload completion, object
 PUTs (Zarr files) and object reads. Only mounted when the bucket is a local folder.
 
+Objects are served S3 path-style at ``/{bucket name}/{key}`` (the setting
+``folder_bucket_name``; URLs the archive hands out use it) and, for URLs written before
+that, at ``/bucket/{key}``: the same routes, the same rules.
+
 Requests are authorised by the signed token in the URL (the folder store's presigned
 URLs), not by API keys, exactly like S3 presigned URLs. Objects of open Dandisets are
 public, as in a public bucket; embargoed objects need a signed URL, and blobs that
@@ -19,6 +23,7 @@ import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
+from fastapi.routing import iter_route_contexts
 
 from dandi_archive.access.bucket import read_refusal
 from dandi_archive.api.deps import ArchiveDep
@@ -27,6 +32,7 @@ from dandi_archive.storage.folder import FolderStore, ObjectWriter, UploadError
 from dandi_archive.storage.signing import InvalidToken
 
 router = APIRouter(include_in_schema=False)
+LEGACY_PREFIX = "/bucket/"
 
 BUFFER = 4 * 2**20  # bytes handed to the writer thread at a time
 MAX_COMPLETE_BODY = 2 * 2**20
@@ -104,7 +110,7 @@ async def complete_upload(token: str, request: Request, archive: ArchiveDep) -> 
         '<?xml version="1.0" encoding="UTF-8"?>'
         '<CompleteMultipartUploadResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
         f"<Location>{escape(store.public_url(claims['key']))}</Location>"
-        f"<Bucket>bucket</Bucket><Key>{key}</Key><ETag>&quot;{etag}&quot;</ETag>"
+        f"<Bucket>{escape(store.bucket_name)}</Bucket><Key>{key}</Key><ETag>&quot;{etag}&quot;</ETag>"
         "</CompleteMultipartUploadResult>"
     )
     return Response(result, media_type="application/xml")
@@ -142,7 +148,7 @@ def _parse_complete_body(body: bytes) -> list[tuple[int, str]]:
     return parts
 
 
-@router.put("/bucket/{key:path}")
+@router.put(LEGACY_PREFIX + "{key:path}")
 async def put_object(
     key: str, request: Request, archive: ArchiveDep, token: str | None = None
 ) -> Response:
@@ -200,7 +206,7 @@ async def _receive(request: Request, writer: ObjectWriter) -> str:
     return await anyio.to_thread.run_sync(writer.finish)
 
 
-@router.api_route("/bucket/{key:path}", methods=["GET", "HEAD"])
+@router.api_route(LEGACY_PREFIX + "{key:path}", methods=["GET", "HEAD"])
 def read_object(key: str, archive: ArchiveDep, token: str | None = None) -> Response:
     """Serve an object as a bucket would: open ones to anyone, embargoed ones with a
     signed URL. Whether the caller may read ``key`` is decided by one rule
@@ -235,3 +241,37 @@ def read_object(key: str, archive: ArchiveDep, token: str | None = None) -> Resp
         media_type=media_type,
         headers={"ETag": f'"{info.etag}"', "Accept-Ranges": "bytes"},
     )
+
+
+def object_router(bucket_name: str) -> APIRouter:
+    """The object routes at S3's path-style address of the folder store's bucket."""
+    named = APIRouter(include_in_schema=False)
+    path = f"/{bucket_name}/{{key:path}}"
+    named.add_api_route(path, put_object, methods=["PUT"], name="put_named_object")
+    named.add_api_route(path, read_object, methods=["GET", "HEAD"], name="read_named_object")
+    return named
+
+
+def file_prefixes(bucket_name: str) -> tuple[str, ...]:
+    """Address prefixes of the folder store's routes, which carry file bytes and speak
+    S3's XML errors rather than the API's JSON or the pages' HTML."""
+    return ("/storage/", LEGACY_PREFIX, f"/{bucket_name}/")
+
+
+class BucketNameTaken(ValueError):
+    """The folder store's bucket name is the first segment of another address."""
+
+
+def check_bucket_name(app_routes: list, bucket_name: str) -> None:
+    """Refuse a bucket name that is the first segment of another route of the app: its
+    objects' URLs would shadow that route (or be shadowed by it)."""
+    ours = f"/{bucket_name}/{{key}}"
+    for route in iter_route_contexts(app_routes):
+        path = route.path_format or ""
+        if path == ours:
+            continue
+        if path == f"/{bucket_name}" or path.startswith(f"/{bucket_name}/"):
+            raise BucketNameTaken(
+                f"DANDI_ARCHIVE_FOLDER_BUCKET_NAME={bucket_name!r} is taken by the archive's "
+                f"own address {path}; choose another bucket name."
+            )

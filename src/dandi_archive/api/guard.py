@@ -30,8 +30,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("dandi_archive.incident")
 
-# Routes that carry file bytes (presigned part/object PUTs, up to 5 GiB): never capped.
-FILE_PREFIXES = ("/storage/", "/bucket/")
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -137,9 +135,14 @@ def _content_length(scope: Scope) -> int | None:
 class InputGuard:
     """Caps and checks a request's body and query before the application sees it."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, file_prefixes: tuple[str, ...] = ()
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # Routes that carry file bytes (the folder store's presigned part and object
+        # PUTs, up to 5 GiB): never capped.
+        self.file_prefixes = file_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -147,7 +150,7 @@ class InputGuard:
             return
         try:
             check_query(scope)
-            if scope["method"] in BODY_METHODS and not scope["path"].startswith(FILE_PREFIXES):
+            if scope["method"] in BODY_METHODS and not scope["path"].startswith(self.file_prefixes):
                 body = await self._read_body(scope, receive)
                 media = _media_type(scope)
                 if media == "" or media.endswith("json"):

@@ -479,6 +479,9 @@ class ZarrChange(Base):
     """A path written (an upload URL was handed out) or deleted since the last ingest.
 
     Finalizing records what storage holds for each (``seen_*``); ingesting applies it.
+    A path whose announced upload had not arrived while a URL for it still worked is
+    ``awaiting``: the ingest applies what was there and keeps the row (``seen`` reset),
+    so the next finalize looks at it again should the old URL still deliver.
     """
 
     __tablename__ = "zarr_changes"
@@ -490,6 +493,7 @@ class ZarrChange(Base):
     md5: Mapped[str | None] = mapped_column(String(32))  # announced upload; None = deleted
     expires: Mapped[datetime | None] = mapped_column()  # when the upload URL stops working
     seen: Mapped[bool] = mapped_column(Boolean, default=False)
+    awaiting: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     seen_size: Mapped[int | None] = mapped_column(BigInteger)
     seen_md5: Mapped[str | None] = mapped_column(String(32))
     seen_modified: Mapped[datetime | None] = mapped_column()

@@ -7,7 +7,9 @@ rename, not a second copy of the bytes. Each object's S3-style ETag is kept in a
 extended attribute so ``head`` need not re-read the file.
 
 Presigned URLs point back at the archive (see ``dandi_archive.api.bucket``), signed
-with the instance's secret.
+with the instance's secret. Objects are addressed S3 path-style,
+``{archive}/{bucket name}/{key}`` (as a client sees them on S3, bucket name included);
+``{archive}/bucket/{key}``, the older spelling, still names the same objects.
 """
 
 from __future__ import annotations
@@ -53,11 +55,19 @@ def multipart_etag(part_md5s: list[str]) -> str:
 
 
 class FolderStore:
-    def __init__(self, root: Path, staging: Path, public_url: str, signer: UrlSigner) -> None:
+    def __init__(
+        self,
+        root: Path,
+        staging: Path,
+        public_url: str,
+        signer: UrlSigner,
+        bucket_name: str = "dandi-dandisets",
+    ) -> None:
         self.root = root
         self.staging = staging
         self.base_url = public_url.rstrip("/")
         self.signer = signer
+        self.bucket_name = bucket_name
         root.mkdir(parents=True, exist_ok=True)
         staging.mkdir(parents=True, exist_ok=True)
 
@@ -262,22 +272,27 @@ class FolderStore:
         pass  # the folder store asks the database whether a blob is embargoed
 
     def public_url(self, key: str) -> str:
-        return f"{self.base_url}/bucket/{quote(key)}"
+        return f"{self.base_url}/{self.bucket_name}/{quote(key)}"
 
     def key_for_url(self, url: str) -> str | None:
-        prefix = f"{self.base_url}/bucket/"
-        return unquote(url.partition("?")[0][len(prefix) :]) if url.startswith(prefix) else None
+        """The key an object URL names, in either spelling (URLs written before the
+        bucket name was part of them stay valid, e.g. in published metadata)."""
+        address = url.partition("?")[0]
+        for prefix in (f"{self.base_url}/{self.bucket_name}/", f"{self.base_url}/bucket/"):
+            if address.startswith(prefix):
+                return unquote(address[len(prefix) :])
+        return None
 
     def presign_download(
         self, key: str, expires: int, filename: str | None = None, method: str = "GET"
     ) -> str:
         token = self.signer.sign("get", expires, key=key, filename=filename)
-        return f"{self.base_url}/bucket/{quote(key)}?token={token}"
+        return f"{self.public_url(key)}?token={token}"
 
     def presign_put(self, key: str, *, md5_base64: str, expires: int, embargoed: bool) -> str:
         md5 = base64.b64decode(md5_base64).hex()
         token = self.signer.sign("put", expires, key=key, md5=md5)
-        return f"{self.base_url}/bucket/{quote(key)}?token={token}"
+        return f"{self.public_url(key)}?token={token}"
 
     def open_object(self, key: str, md5: str, content_type: str | None) -> ObjectWriter:
         """A writer for a whole object; ``md5`` is the digest its bytes must have."""

@@ -20,8 +20,6 @@ API_PREFIXES = (
     "/server-info",
     "/swagger",
     "/redoc",
-    "/storage/",
-    "/bucket/",
     "/.well-known/",
     # The OAuth provider's machine endpoints (its authorization endpoint is a page).
     "/oauth/token",
@@ -34,7 +32,9 @@ TITLES = {400: "Bad request", 403: "Not allowed", 404: "Page not found", 405: "N
 
 
 def is_api(request: Request) -> bool:
-    return request.url.path.startswith(API_PREFIXES)
+    """API and folder-store addresses answer errors as data, never as pages."""
+    file_prefixes = getattr(request.app.state, "file_prefixes", ())
+    return request.url.path.startswith((*API_PREFIXES, *file_prefixes))
 
 
 def error_page(request: Request, status: int, message: str) -> Response:

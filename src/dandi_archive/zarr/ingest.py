@@ -87,8 +87,13 @@ def _apply_and_rehash(session: Session, zarr: Zarr) -> list[str]:
     states = [zarr_tree.FileState(r.path, r.seen_size, r.seen_md5, r.seen_modified) for r in rows]
     dirty = zarr_tree.apply_changes(session, zarr.id, states)
     root = zarr_tree.rehash(session, zarr.id, dirty)
+    applied = (ZarrChange.zarr_id == zarr.id, ZarrChange.seen.is_(True))
+    session.execute(delete(ZarrChange).where(*applied, ZarrChange.awaiting.is_(False)))
+    # Paths an old URL may still write stay on record for the next finalize to look at.
     session.execute(
-        delete(ZarrChange).where(ZarrChange.zarr_id == zarr.id, ZarrChange.seen.is_(True))
+        update(ZarrChange)
+        .where(*applied, ZarrChange.awaiting.is_(True))
+        .values(seen=False, awaiting=False)
     )
     delta = root.size - zarr.size
     zarr.checksum = root.digest

@@ -6,9 +6,11 @@ Life of a Zarr (statuses as on dandiarchive.org):
   URLs (``request_upload_urls``; the MD5 is signed in, so storage accepts only the
   announced bytes) and deletes files; every path touched is noted in ``zarr_changes``.
 * **Uploaded** — ``finalize`` checked storage for each touched path (a listing for
-  folders with many of them, HEAD for the rest) and recorded what is there. Uploads
-  announced but not yet arrived make it refuse with 400, so the checksum never describes
-  a half-written tree.
+  folders with many of them, HEAD for the rest) and recorded what is there. As on
+  dandiarchive.org it does not wait for announced uploads: the checksum describes what
+  is stored, and a client whose own checksum differs uploads again. A path whose upload
+  had not arrived while its URL still works stays on record (``awaiting``), so an old
+  URL that delivers later is counted by the next finalize.
 * **Ingesting** / **Complete** — the ``ingest_zarr`` job applies the recorded state to
   the per-file rows and re-hashes only the directories above the touched paths (see
   :mod:`.zarr_tree`, :mod:`.zarr_ingest`), then updates the assets that show the Zarr.
@@ -30,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -257,14 +259,14 @@ def _mark_pending(zarr: Zarr) -> None:
 def _upsert_changes(session: Session, rows: list[dict[str, Any]]) -> None:
     dialect = session.get_bind().dialect.name
     insert = (postgresql if dialect == "postgresql" else sqlite).insert(ZarrChange).values(rows)
+    # The path stays watched until the last URL handed out for it expires: an earlier
+    # URL still works after a deletion or a newer URL and may yet write the path.
+    old, new = ZarrChange.__table__.c.expires, insert.excluded.expires
+    expires = case((new.is_(None), old), (or_(old.is_(None), old < new), new), else_=old)
     session.execute(
         insert.on_conflict_do_update(
             index_elements=["zarr_id", "path"],
-            set_={
-                "md5": insert.excluded.md5,
-                "expires": insert.excluded.expires,
-                "seen": False,
-            },
+            set_={"md5": insert.excluded.md5, "expires": expires, "seen": False, "awaiting": False},
         )
     )
 
@@ -410,7 +412,12 @@ def _probe_folder(store: BlobStore, folder: str, keys: list[str]) -> dict[str, O
 
 
 def finalize(archive: Archive, session: Session, user: User | None, zarr_id: str) -> None:
-    """Pending -> Uploaded, once every announced upload has arrived; queues the ingest."""
+    """Pending -> Uploaded: record what storage holds at each touched path; queue the ingest.
+
+    Announced uploads that have not arrived are not waited for (dandiarchive.org does not
+    either: the client compares checksums and uploads again); their paths are kept on
+    record while a URL for them works (see :func:`_may_still_change`).
+    """
     zarr, _ = _get_writable_zarr(session, user, zarr_id)
     if zarr.status != ZarrStatus.PENDING:
         _require_not_ingesting(zarr)
@@ -429,18 +436,19 @@ def finalize(archive: Archive, session: Session, user: User | None, zarr_id: str
         {_folder_key(zarr, folder): n for folder, n in sizes.items()},
     )
     now = utcnow()
-    waiting, seen = [], []
+    seen = []
     for change in changes:
         info = found[zarr.key_prefix + change.path]
-        arrived = info is not None and info.etag == change.md5
-        if change.md5 is not None and not arrived and change.expires and change.expires > now:
-            waiting.append(change.path)
-        seen.append(_seen_row(zarr.id, change.path, info, now))
-    if waiting:
-        raise BadRequest(
-            f"{len(waiting)} announced uploads have not arrived (or not with their MD5): "
-            + ", ".join(sorted(waiting)[:10])
-            + ". Upload them (ask for new URLs if needed) before finalizing."
+        seen.append(
+            _seen_row(zarr.id, change.path, info, now, _may_still_change(change, info, now))
+        )
+    awaiting = sorted(row["path"] for row in seen if row["awaiting"])
+    if awaiting:
+        log.info(
+            "zarr %s: finalized with %d announced uploads not (yet) arrived: %s",
+            zarr.id,
+            len(awaiting),
+            ", ".join(awaiting[:5]) + (", …" if len(awaiting) > 5 else ""),
         )
     if seen:
         session.execute(update(ZarrChange), seen)
@@ -454,11 +462,25 @@ def _folder_key(zarr: Zarr, folder: str) -> str:
     return f"{zarr.key_prefix}{folder}/" if folder else zarr.key_prefix
 
 
-def _seen_row(zarr_id: uuid.UUID, path: str, info: ObjectInfo | None, now: datetime) -> dict:
+def _may_still_change(change: Any, info: ObjectInfo | None, now: datetime) -> bool:
+    """Whether a URL handed out for this path still works and could change what is there.
+
+    An upload that arrived with its announced MD5 is settled (its URL can only write the
+    same bytes again); one that did not, or a deletion, is not while the URL works.
+    """
+    if change.expires is None or change.expires <= now:
+        return False
+    return change.md5 is None or info is None or info.etag != change.md5
+
+
+def _seen_row(
+    zarr_id: uuid.UUID, path: str, info: ObjectInfo | None, now: datetime, awaiting: bool
+) -> dict:
     return {
         "zarr_id": zarr_id,
         "path": path,
         "seen": True,
+        "awaiting": awaiting,
         "seen_size": info.size if info else None,
         "seen_md5": info.etag if info else None,
         "seen_modified": (info.modified or now) if info else None,
