@@ -539,7 +539,7 @@ def build_world(api: ApiClient, backend: str) -> World:
     with api.archive.db.session(write=True) as session:
         admin = users.get_user_by_email(session, emails["admin"])
         rejected = users.get_user_by_email(session, emails["rejected"])
-        accounts.set_status(session, admin, rejected.id, UserStatus.REJECTED)
+        accounts.set_status(api.archive, session, admin, rejected.id, UserStatus.REJECTED)
     for route in iter_route_contexts(api.client.app.routes):
         if route.path_format:
             w.methods.setdefault(route.path_format, set()).update(route.methods or ())

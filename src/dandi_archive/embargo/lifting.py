@@ -3,8 +3,8 @@
 The request moves it to UNEMBARGOING (no changes are accepted meanwhile); a job makes
 its blobs public (on S3 by removing their ``embargoed`` tag), opens the Dandiset and
 re-validates the draft, whose ``access`` metadata changes. Zarr objects are made
-public the same way. A crash in between is
-resumed by the sweep.
+public the same way. A crash in between is resumed by the sweep. The owners are told
+by mail once it is open.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 
-from dandi_archive.access.permissions import require_owner
+from dandi_archive.access.permissions import is_active, require_owner
 from dandi_archive.audit import events as audit
 from dandi_archive.dandisets import metadata as md
 from dandi_archive.dandisets.dandisets import draft_of, get_dandiset
@@ -32,6 +32,7 @@ from dandi_archive.db.models import (
     Zarr,
 )
 from dandi_archive.errors import BadRequest
+from dandi_archive.mail import notices
 from dandi_archive.zarr import zarrs
 
 if TYPE_CHECKING:
@@ -91,6 +92,9 @@ def unembargo(archive: Archive, dandiset_id: int, user_id: int | None = None) ->
         )
         archive.defer(session, "validate_version", version_id=draft.id)
         archive.defer(session, "sweep")
+        # The owners hear it with the change: sent after commit, only if it committed.
+        owners = [u for u in dandiset.owners if is_active(u)]
+        notices.unembargo_finished(archive, session, dandiset, draft.name, owners)
 
 
 def _assets_of(version_id: int):

@@ -22,6 +22,7 @@ from dandi_archive.web import (
     external_sign_in,
     owner,
     pages,
+    password_reset,
     questionnaire,
 )
 
@@ -41,6 +42,7 @@ def install(app: FastAPI, archive: Archive) -> None:
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # owner first: its /dandiset/new and /dandiset/{id}/owners precede /dandiset/{id}/{version}.
-    for module in (owner, pages, dandiset_pages, accounts, external_sign_in, questionnaire):
+    routers = (owner, pages, dandiset_pages, accounts, external_sign_in, questionnaire)
+    for module in (*routers, password_reset):
         app.include_router(module.router)
     errors.install(app)
