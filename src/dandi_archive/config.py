@@ -9,6 +9,7 @@ and ``DANDI_ARCHIVE_BROKER_URL`` switches each part to its production engine.
 from __future__ import annotations
 
 import secrets
+from email.utils import parseaddr
 from functools import cached_property
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -211,6 +212,21 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"auto_approve_domains: {entry!r} must start with '.' or '@' (e.g. .edu)"
                 )
+        return value
+
+    @field_validator("admin_emails")
+    @classmethod
+    def _check_admin_emails(cls, value: str) -> str:
+        for entry in (e.strip() for e in value.split(",")):
+            if entry and (entry.count("@") != 1 or any(c.isspace() for c in entry)):
+                raise ValueError(f"admin_emails: {entry!r} is not an address (a@example.org)")
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _check_mail_from(cls, value: str | None) -> str | None:
+        if value is not None and "@" not in parseaddr(value)[1]:
+            raise ValueError(f"mail_from: {value!r} is not an address (Name <a@example.org>)")
         return value
 
     @model_validator(mode="after")

@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from pydantic import ValidationError
 from sqlalchemy import select
 
+from dandi_archive.config import Settings
 from dandi_archive.db.models import OutgoingMail, User, UserStatus
 from dandi_archive.mail import outbox
 from dandi_archive.tasks.registry import run_job
@@ -156,3 +158,29 @@ def test_outbox_rows_need_a_job_to_hold_them_before_sending(make_api, smtp):
     run_job(api.archive, "sweep", {})
     api.wait_for_jobs()
     assert smtp.received == [] and outbox_rows(api)[0].attempts == 0
+
+
+@pytest.mark.parametrize(
+    "settings, problem",
+    [
+        ({"admin_emails": "ok@example.org, two words@example.org"}, "admin_emails"),
+        ({"mail_from": "nobody"}, "mail_from"),
+        ({"smtp_ssl": True, "smtp_starttls": True}, "choose one"),
+        ({"signup_digest_minutes": 0}, "signup_digest_minutes"),
+    ],
+)
+def test_mail_settings_that_cannot_work_are_refused_at_start(settings, problem):
+    with pytest.raises(ValidationError, match=problem):
+        Settings(**settings)
+
+
+def test_mail_setting_defaults():
+    settings = Settings(base_url="https://dandi.example.org")
+    assert settings.mail_sender == "noreply@dandi.example.org"
+    assert settings.smtp_port_or_default == 25 and not settings.smtp_configured
+    assert Settings(smtp_ssl=True).smtp_port_or_default == 465
+    assert Settings(smtp_starttls=True).smtp_port_or_default == 587
+    assert Settings(admin_emails=" a@example.org,, b@example.org ").admin_addresses == (
+        "a@example.org",
+        "b@example.org",
+    )
