@@ -130,6 +130,31 @@ def test_admins_get_one_digest_of_sign_ups_per_window(make_api, smtp):
     assert len(outbox_rows(api, "signup_digest")) == 2
 
 
+def test_no_digest_when_everyone_was_decided_before_it_was_due(make_api, smtp):
+    api = make_api(**smtp_settings(smtp, signup_digest_minutes=0.1))
+    make_account(api, "admin@example.org", admin=True)
+    admin = Browser(api)
+    admin.sign_in("admin@example.org")
+    sign_up_and_answer(api, "first@example.org", "First Person")
+    api.wait_for_jobs()
+    assert len(smtp.wait_for(1)) == 1
+    sign_up_and_answer(api, "second@example.org", "Second Person")
+    decide(admin, api, "first@example.org", "approve")
+    decide(admin, api, "second@example.org", "reject")
+    [waiting] = [row for row in outbox_rows(api, "signup_digest") if row.sent is None]
+    time.sleep(max(0.0, (waiting.due - datetime.now(UTC)).total_seconds()) + 0.1)
+    run_job(api.archive, "sweep", {})
+    api.wait_for_jobs()
+    smtp.wait_for(3)  # the two decisions, and no digest: nobody waits
+    assert len(smtp.about("await")) == 1 and len(smtp.received) == 3
+    assert len(outbox_rows(api, "signup_digest")) == 1
+    # The window is over: the next sign-up is told at once.
+    sign_up_and_answer(api, "third@example.org", "Third Person")
+    api.wait_for_jobs()
+    smtp.wait_for(4)
+    assert "Third Person" in smtp.about("await")[-1].body
+
+
 def test_digest_goes_to_admin_accounts_when_no_address_is_set(make_api, smtp):
     api = make_api(**smtp_settings(smtp))
     make_account(api, "admin@example.org", admin=True)

@@ -75,26 +75,29 @@ def _one_line(subject: str) -> str:
 
 
 def schedule_signup_digest(archive: Archive, session: Session) -> None:
-    """Make sure a digest of accounts awaiting approval is coming: at once if none was
-    sent within the last window, else when the window ends. Accounts that wait by then
+    """Make sure a digest of accounts awaiting approval is coming: at once if none went
+    out within the last window, else when the window ends. Accounts that wait by then
     are all in that one mail, which is composed when it is sent."""
-    waiting = select(OutgoingMail.id).where(
-        OutgoingMail.kind == SIGNUP_DIGEST, OutgoingMail.sent.is_(None)
+    # One not yet composed lists this account too. Locked: a job composing it now
+    # either waits for this transaction (and lists the account) or has composed it
+    # already (and it no longer matches, so a next digest is queued below).
+    coming = select(OutgoingMail.id).where(
+        OutgoingMail.kind == SIGNUP_DIGEST, OutgoingMail.sent.is_(None), OutgoingMail.body == ""
     )
-    if session.scalar(waiting.limit(1)) is not None:
+    if session.scalar(coming.limit(1).with_for_update()) is not None:
         return
-    last = session.execute(
+    latest = session.execute(
         select(OutgoingMail.id, OutgoingMail.sent)
-        .where(OutgoingMail.kind == SIGNUP_DIGEST, OutgoingMail.sent.is_not(None))
-        .order_by(OutgoingMail.sent.desc(), OutgoingMail.id.desc())
+        .where(OutgoingMail.kind == SIGNUP_DIGEST)
+        .order_by(OutgoingMail.id.desc())
         .limit(1)
     ).first()
     now = datetime.now(UTC)
-    due = now
-    if last is not None:
-        due = max(now, last.sent + timedelta(minutes=archive.settings.signup_digest_minutes))
-    # Two sign-ups at once both find no digest coming: the key lets only one in.
-    key = f"{SIGNUP_DIGEST}:after:{last.id if last is not None else 0}"
+    window = timedelta(minutes=archive.settings.signup_digest_minutes)
+    # After a digest still being sent (or retried), the next waits a whole window.
+    due = now if latest is None else max(now, (latest.sent or now) + window)
+    # Two sign-ups at once may both find none coming: the key lets only one in.
+    key = f"{SIGNUP_DIGEST}:after:{latest.id if latest is not None else 0}"
     inserted = session.scalar(
         dialect_insert(session, OutgoingMail)
         .values(kind=SIGNUP_DIGEST, recipients=[], subject="", body="", dedupe_key=key, due=due)
@@ -173,8 +176,8 @@ def _claim(archive: Archive, mail_id: int) -> _Claimed | None:
         assert mail is not None
         if mail.kind == SIGNUP_DIGEST and not mail.body:
             composed = texts.signup_digest(settings, session, admin_addresses(settings, session))
-            if composed is None:  # everyone was decided on meanwhile: nothing to say
-                mail.sent, mail.last_error = now, "nothing to send: no account waits"
+            if composed is None:  # everyone was decided on meanwhile: no mail, no window
+                session.delete(mail)
                 return None
             mail.recipients, mail.subject, mail.body = composed
         if not mail.recipients:
