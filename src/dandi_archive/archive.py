@@ -15,6 +15,7 @@ from dandi_archive.db.session import Database
 from dandi_archive.embargo import tasks as _embargo_jobs
 from dandi_archive.instance import Archive, JobQueue
 from dandi_archive.integrity import tasks as _integrity_jobs
+from dandi_archive.mail import tasks as _mail_jobs
 from dandi_archive.publishing import tasks as _publishing_jobs
 from dandi_archive.storage.base import BlobStore
 from dandi_archive.zarr import tasks as _zarr_jobs
@@ -25,6 +26,7 @@ JOB_MODULES = (
     _dandiset_jobs,
     _embargo_jobs,
     _integrity_jobs,
+    _mail_jobs,
     _publishing_jobs,
     _zarr_jobs,
 )

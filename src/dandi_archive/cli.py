@@ -110,6 +110,9 @@ def serve(host: str | None, port: int | None, workers: int, data_dir: Path) -> N
     click.echo(
         f"DANDI archive at {settings.public_url}/ (API docs: {settings.public_url}/swagger/)"
     )
+    if not settings.smtp_configured:
+        outbox = (settings.data_dir / "outbox").resolve()
+        click.echo(f"Mail is written to {outbox}/ (set DANDI_ARCHIVE_SMTP_HOST to send it)")
     uvicorn.run(
         "dandi_archive.asgi:app",
         host=settings.host,

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 import secrets
+from email.utils import parseaddr
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
@@ -113,6 +115,12 @@ class Settings(BaseSettings):
     throttle_api_key_per_address: str = Field(
         "30/minute;300/hour", description="Requests with an unknown API key per client address"
     )
+    throttle_password_reset_per_account: str = Field(
+        "3/hour;10/day", description="Password-reset mails asked for one address"
+    )
+    throttle_password_reset_per_address: str = Field(
+        "10/hour;50/day", description="Password-reset mails asked for from one client address"
+    )
     throttle_storage_url: str | None = Field(
         None,
         description="Where failures are counted (memory://, redis://...); defaults to the "
@@ -126,6 +134,32 @@ class Settings(BaseSettings):
         ".edu,@alleninstitute.org,@nih.gov,@janelia.hhmi.org,@ccf.org,.ac.uk,.mcgill.ca,@epfl.ch",
         description="Comma-separated address endings (.edu, @example.org) approved on sign-up",
     )
+
+    # E-mail (dandi_archive.mail): sent through this SMTP server when a host is set;
+    # without one, each mail is written to <data_dir>/outbox/ as an .eml file instead.
+    smtp_host: str | None = Field(None, description="SMTP server; unset writes .eml files")
+    smtp_port: int | None = Field(
+        None, ge=1, le=65535, description="Defaults to 465 with SSL, 587 with STARTTLS, else 25"
+    )
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = Field(False, description="Upgrade the connection with STARTTLS")
+    smtp_ssl: bool = Field(False, description="Connect with TLS from the start (port 465)")
+    smtp_timeout_seconds: float = Field(30.0, gt=0)
+    mail_from: str | None = Field(
+        None, description="From: of every mail; defaults to noreply@<host of base_url>"
+    )
+    admin_emails: str = Field(
+        "", description="Comma-separated addresses of sign-up digests; default: admin accounts"
+    )
+    signup_digest_minutes: float = Field(
+        60.0, gt=0, description="At most one digest of new sign-ups per this many minutes"
+    )
+    mail_retry_seconds: float = Field(
+        60.0, ge=0, description="First pause before resending a mail the SMTP server refused"
+    )
+    mail_retry_max_seconds: float = Field(3600.0, ge=0, description="Longest pause between tries")
+    password_reset_hours: float = Field(2.0, gt=0, description="How long a reset link works")
 
     # Fixity: every blob is re-hashed once per cycle, a batch at a time.
     fixity_cycle_days: float = Field(
@@ -202,6 +236,27 @@ class Settings(BaseSettings):
             return self.broker_url
         return "memory://"
 
+    @property
+    def smtp_configured(self) -> bool:
+        return bool(self.smtp_host)
+
+    @property
+    def smtp_port_or_default(self) -> int:
+        if self.smtp_port:
+            return self.smtp_port
+        return 465 if self.smtp_ssl else 587 if self.smtp_starttls else 25
+
+    @property
+    def mail_sender(self) -> str:
+        if self.mail_from:
+            return self.mail_from
+        host = urlsplit(self.public_url).hostname or "localhost"
+        return f"noreply@{host}"
+
+    @property
+    def admin_addresses(self) -> tuple[str, ...]:
+        return tuple(a.strip() for a in self.admin_emails.split(",") if a.strip())
+
     @field_validator("auto_approve_domains")
     @classmethod
     def _check_domains(cls, value: str) -> str:
@@ -224,6 +279,27 @@ class Settings(BaseSettings):
                 "letters, digits, '.' and '-', starting and ending with a letter or digit)"
             )
         return value
+
+    @field_validator("admin_emails")
+    @classmethod
+    def _check_admin_emails(cls, value: str) -> str:
+        for entry in (e.strip() for e in value.split(",")):
+            if entry and (entry.count("@") != 1 or any(c.isspace() for c in entry)):
+                raise ValueError(f"admin_emails: {entry!r} is not an address (a@example.org)")
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _check_mail_from(cls, value: str | None) -> str | None:
+        if value is not None and "@" not in parseaddr(value)[1]:
+            raise ValueError(f"mail_from: {value!r} is not an address (Name <a@example.org>)")
+        return value
+
+    @model_validator(mode="after")
+    def _check_smtp(self) -> Settings:
+        if self.smtp_ssl and self.smtp_starttls:
+            raise ValueError("smtp_ssl and smtp_starttls: choose one (SSL is TLS from the start)")
+        return self
 
     @property
     def auto_approve_suffixes(self) -> tuple[str, ...]:

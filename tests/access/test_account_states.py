@@ -56,7 +56,7 @@ def _set_status(api, admin_email: str, email: str, status: UserStatus) -> None:
     with api.archive.db.session(write=True) as session:
         admin = users.get_user_by_email(session, admin_email)
         user = users.get_user_by_email(session, email)
-        accounts.set_status(session, admin, user.id, status)
+        accounts.set_status(api.archive, session, admin, user.id, status)
 
 
 @pytest.fixture

@@ -187,6 +187,15 @@ def login_form(w: World, role: str, t: Target) -> dict[str, Any]:
     return {"data": {"email": "visitor@example.org", "password": PASSWORD}}
 
 
+def forgot_form(w: World, role: str, t: Target) -> dict[str, Any]:
+    email = w.emails.get(role) or f"nobody-{unique()}@example.org"
+    return {"data": {"email": email}}
+
+
+def reset_form(w: World, role: str, t: Target) -> dict[str, Any]:
+    return {"data": {"token": "not-a-token", "password": PASSWORD, "password2": PASSWORD}}
+
+
 def owners_form(w: World, role: str, t: Target) -> dict[str, Any]:
     return {"data": {"action": "add", "username": w.owner_username}}
 
@@ -487,6 +496,12 @@ TABLE: tuple[Row, ...] = (
     Row("GET", "/login", PUBLIC),
     Row("POST", "/login", PUBLIC, body=login_form, after="keys"),
     Row("POST", "/logout", PUBLIC, after="keys"),
+    # Forgotten passwords: anyone may ask (the same answer for any address); a link's
+    # page without a good token is a 400 page for everyone.
+    Row("GET", "/password/forgot", PUBLIC),
+    Row("POST", "/password/forgot", PUBLIC, body=forgot_form),
+    Row("GET", "/password/reset", "pass pass pass pass pass pass"),
+    Row("POST", "/password/reset", "pass pass pass pass pass pass", body=reset_form),
     Row("GET", "/account", "401 ok 401 ok ok ok"),
     Row("POST", "/account/api-key", "401 no 401 ok ok ok", after="keys"),
     Row("GET", "/admin/users", ADMIN),
@@ -726,7 +741,7 @@ def build_world(api: ApiClient, backend: str) -> World:
     with api.archive.db.session(write=True) as session:
         admin = users.get_user_by_email(session, emails["admin"])
         rejected = users.get_user_by_email(session, emails["rejected"])
-        accounts.set_status(session, admin, rejected.id, UserStatus.REJECTED)
+        accounts.set_status(api.archive, session, admin, rejected.id, UserStatus.REJECTED)
     for route in iter_route_contexts(api.client.app.routes):
         if route.path_format:
             w.methods.setdefault(route.path_format, set()).update(route.methods or ())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -17,6 +18,10 @@ from dandi_archive.access.permissions import inactive_message, is_active
 from dandi_archive.accounts.registration import InvalidFields
 from dandi_archive.db.models import User, UserStatus
 from dandi_archive.errors import NotAuthenticated, PermissionDenied
+from dandi_archive.mail import notices
+
+if TYPE_CHECKING:
+    from dandi_archive.instance import Archive
 
 
 @dataclass(frozen=True)
@@ -72,15 +77,17 @@ def auto_approves(user: User, suffixes: tuple[str, ...]) -> bool:
     return user.email_verified and user.email.strip().lower().endswith(suffixes)
 
 
-def submit(
-    session: Session, user: User | None, form: Mapping[str, str], suffixes: tuple[str, ...]
-) -> User:
-    """Store the answers; on the first answers, decide approval (see module docstring)."""
+def submit(archive: Archive, session: Session, user: User | None, form: Mapping[str, str]) -> User:
+    """Store the answers; on the first answers, decide approval (see module docstring).
+    An account left waiting is in the administrators' next digest of sign-ups."""
     user = require_signed_in(user)
     answers = validate(form)
     user.questionnaire = answers
     user.name = f"{answers[FIRST_NAME.text]} {answers[LAST_NAME.text]}"[:255]
     if user.status == UserStatus.INCOMPLETE:
+        suffixes = archive.settings.auto_approve_suffixes
         user.status = UserStatus.APPROVED if auto_approves(user, suffixes) else UserStatus.PENDING
+        if user.status == UserStatus.PENDING:
+            notices.signup_awaits_approval(archive, session)
     session.flush()
     return user

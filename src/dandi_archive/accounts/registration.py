@@ -6,6 +6,8 @@ with weaker parameters is upgraded at the next sign-in.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import case, select
@@ -15,6 +17,10 @@ from dandi_archive.access.permissions import is_active
 from dandi_archive.accounts import users, web_sessions
 from dandi_archive.db.models import User, UserStatus
 from dandi_archive.errors import BadRequest, NotAuthenticated, NotFound, PermissionDenied
+from dandi_archive.mail import notices
+
+if TYPE_CHECKING:
+    from dandi_archive.instance import Archive
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
@@ -31,7 +37,7 @@ class InvalidFields(BadRequest):
         self.fields = fields
 
 
-def _check_password(password: str, confirm: str | None) -> str | None:
+def password_problem(password: str, confirm: str | None) -> str | None:
     if len(password) < MIN_PASSWORD_LENGTH:
         return f"Use at least {MIN_PASSWORD_LENGTH} characters."
     if len(password) > MAX_PASSWORD_LENGTH:
@@ -53,7 +59,7 @@ def sign_up(session: Session, email: str, name: str, password: str, confirm: str
         problems["name"] = "Enter your name as it should appear in citations."
     elif len(name) > 255:
         problems["name"] = "Use at most 255 characters."
-    if problem := _check_password(password, confirm):
+    if problem := password_problem(password, confirm):
         problems["password"] = problem
     if problems:
         raise InvalidFields(problems)
@@ -64,7 +70,7 @@ def sign_up(session: Session, email: str, name: str, password: str, confirm: str
 
 
 def set_password(session: Session, user: User, password: str) -> None:
-    if problem := _check_password(password, None):
+    if problem := password_problem(password, None):
         raise InvalidFields({"password": problem})
     user.password_hash = _hasher.hash(password)
     web_sessions.end_all(session, user)  # whoever changes a password wants others out
@@ -118,7 +124,19 @@ def list_usernames(session: Session, actor: User | None, *, approved_only: bool)
     return list(session.scalars(query))
 
 
-def set_status(session: Session, actor: User | None, user_id: int, status: UserStatus) -> User:
+MAX_REASON_LENGTH = 2000
+
+
+def set_status(
+    archive: Archive,
+    session: Session,
+    actor: User | None,
+    user_id: int,
+    status: UserStatus,
+    reason: str = "",
+) -> User:
+    """Approve or reject an account; its owner hears of the decision by mail (a
+    rejection with ``reason``, if the administrator gave one)."""
     admin = require_admin(actor)
     user = session.get(User, user_id)
     if user is None:
@@ -127,8 +145,16 @@ def set_status(session: Session, actor: User | None, user_id: int, status: UserS
         raise BadRequest("You cannot change the status of your own account.")
     if status not in (UserStatus.APPROVED, UserStatus.REJECTED):
         raise BadRequest("An account can be approved or rejected.")
+    reason = reason.strip()
+    if len(reason) > MAX_REASON_LENGTH:
+        raise BadRequest(f"Give a reason of at most {MAX_REASON_LENGTH} characters.")
+    changed = user.status != status
     user.status = status
     if not is_active(user):
         web_sessions.end_all(session, user)  # signed-in browsers are out at once
     session.flush()
+    if changed and status == UserStatus.APPROVED:
+        notices.account_approved(archive, session, user)
+    elif changed:
+        notices.account_rejected(archive, session, user, reason)
     return user

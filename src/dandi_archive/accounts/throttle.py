@@ -1,4 +1,5 @@
-"""Throttling of guessing: failed password sign-ins and unknown API keys.
+"""Throttling of guessing: failed password sign-ins and unknown API keys; and of
+password-reset mails, so nobody floods an inbox through the archive.
 
 Only failures count, so people who type their password right are never slowed down.
 Sign-in failures count per client address and per account (so spreading guesses over
@@ -35,6 +36,8 @@ class Throttle:
         self._per_account = parse_many(settings.throttle_sign_in_per_account)
         self._per_address = parse_many(settings.throttle_sign_in_per_address)
         self._api_key = parse_many(settings.throttle_api_key_per_address)
+        self._reset_account = parse_many(settings.throttle_password_reset_per_account)
+        self._reset_address = parse_many(settings.throttle_password_reset_per_address)
 
     # -- the two uses ------------------------------------------------------------------
 
@@ -57,6 +60,18 @@ class Throttle:
     def api_key_failed(self, request: Request) -> None:
         self._hit(self._api_key_keys(request))
 
+    def password_reset(self, request: Request, account: str) -> None:
+        """Count a request for a password-reset mail, or refuse it past the limits.
+        Every request counts (each may send a mail), whether the account exists or not,
+        so the limit says nothing about which addresses have accounts."""
+        keys = self._reset_keys(request, account)
+        self._check(
+            keys,
+            "Too many requests to reset a password for this address or from yours; "
+            "wait before asking again.",
+        )
+        self._hit(keys)
+
     # -- machinery ---------------------------------------------------------------------
 
     def _sign_in_keys(self, request: Request, account: str) -> list[tuple[RateLimitItem, str]]:
@@ -64,6 +79,12 @@ class Throttle:
         account = account.strip().lower()
         return [(item, f"sign-in-address:{address}") for item in self._per_address] + [
             (item, f"sign-in-account:{account}") for item in self._per_account
+        ]
+
+    def _reset_keys(self, request: Request, account: str) -> list[tuple[RateLimitItem, str]]:
+        address, account = _address(request), account.strip().lower()
+        return [(item, f"reset-address:{address}") for item in self._reset_address] + [
+            (item, f"reset-account:{account}") for item in self._reset_account
         ]
 
     def _api_key_keys(self, request: Request) -> list[tuple[RateLimitItem, str]]:

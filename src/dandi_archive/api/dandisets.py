@@ -224,9 +224,10 @@ def get_owners(session: SessionDep, user: UserDep, dandiset_id: str) -> list[Own
 
 @router.put("/{dandiset_id}/users/", response_model=list[OwnerOut], summary="Replace the owners")
 def set_owners(
-    session: SessionDep, user: UserDep, dandiset_id: str, body: list[OwnerRef]
+    archive: ArchiveDep, session: SessionDep, user: UserDep, dandiset_id: str, body: list[OwnerRef]
 ) -> list[OwnerOut]:
-    new_owners = service.set_owners(session, user, dandiset_id, [o.model_dump() for o in body])
+    owners = [o.model_dump() for o in body]
+    new_owners = service.set_owners(archive, session, user, dandiset_id, owners)
     return [owner_out(u, with_email=True) for u in new_owners]
 
 

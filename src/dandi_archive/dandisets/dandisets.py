@@ -11,6 +11,7 @@ from sqlalchemy import Select, String, cast, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from dandi_archive.access.permissions import (
+    is_active,
     require_approved,
     require_owner,
     require_readable,
@@ -40,6 +41,7 @@ from dandi_archive.errors import (
     NotFound,
     PermissionDenied,
 )
+from dandi_archive.mail import notices
 from dandi_archive.search import index as search_index
 
 if TYPE_CHECKING:
@@ -341,8 +343,9 @@ def owners(session: Session, dandiset: Dandiset) -> list[User]:
 
 
 def set_owners(
-    session: Session, user: User | None, identifier: str, usernames: list[Any]
+    archive: Archive, session: Session, user: User | None, identifier: str, usernames: list[Any]
 ) -> list[User]:
+    """Replace the owners; each one added or removed hears of it by mail."""
     dandiset = get_dandiset(session, identifier, lock=True)
     require_owner(session, dandiset, user)
     if not isinstance(usernames, list) or not usernames:
@@ -364,4 +367,14 @@ def set_owners(
     session.flush()
     after = owners(session, dandiset)
     audit.change_owners(session, dandiset.id, user, before, after)
+    before_ids, after_ids = {u.id for u in before}, {u.id for u in after}
+    notices.owners_changed(
+        archive,
+        session,
+        dandiset,
+        draft_of(session, dandiset).name,
+        added=[u for u in after if u.id not in before_ids and is_active(u)],
+        removed=[u for u in before if u.id not in after_ids and is_active(u)],
+        by=user,
+    )
     return after

@@ -730,3 +730,30 @@ class OAuthSigningKey(Base):
     kid: Mapped[str] = mapped_column(String(64), unique=True)
     private_jwk: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutgoingMail(Base):
+    """A mail to send, written in the transaction of the change it tells about and sent
+    by a job after commit (``dandi_archive.mail``), so a refusing SMTP server never
+    undoes the change: the row waits and is tried again after ``due``.
+
+    ``due`` is when it may be tried next: its first send, the pause after a failure, or a
+    job's claim on it while it sends. A digest's text is composed when it is sent (it
+    lists what waits then); ``dedupe_key`` keeps two of them from being queued at once.
+    """
+
+    __tablename__ = "mail_outbox"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    recipients: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    subject: Mapped[str] = mapped_column(String(255), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    dedupe_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+    due: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent: Mapped[datetime | None] = mapped_column(index=True)

@@ -4,9 +4,9 @@ An owner asks for it (``request_unembargo``), or its end date came (``embargo.ex
 The request moves it to UNEMBARGOING (no changes are accepted meanwhile); a job makes
 its blobs public (on S3 by removing their ``embargoed`` tag), opens the Dandiset and
 re-validates the draft, whose ``access`` metadata changes. Zarr objects are made
-public the same way. A crash in between is
-resumed by the sweep. Once open, its readers and unanswered access requests are
-dropped: everyone reads it now.
+public the same way. A crash in between is resumed by the sweep. Once open, its readers
+and unanswered access requests are dropped (everyone reads it now), and the owners are
+told by mail.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 
-from dandi_archive.access.permissions import require_owner
+from dandi_archive.access.permissions import is_active, require_owner
 from dandi_archive.audit import events as audit
 from dandi_archive.dandisets import metadata as md
 from dandi_archive.dandisets.dandisets import draft_of, get_dandiset
@@ -35,6 +35,7 @@ from dandi_archive.db.models import (
 )
 from dandi_archive.embargo import readers
 from dandi_archive.errors import BadRequest
+from dandi_archive.mail import notices
 from dandi_archive.zarr import zarrs
 
 if TYPE_CHECKING:
@@ -94,6 +95,9 @@ def unembargo(archive: Archive, dandiset_id: int, user_id: int | None = None) ->
             .execution_options(synchronize_session=False)
         )
         archive.defer(session, "sweep")
+        # The owners hear it with the change: sent after commit, only if it committed.
+        owners = [u for u in dandiset.owners if is_active(u)]
+        notices.unembargo_finished(archive, session, dandiset, draft.name, owners)
 
 
 def _assets_of(version_id: int):

@@ -22,6 +22,7 @@ from dandi_archive.db.models import (
     ZarrStatus,
 )
 from dandi_archive.integrity import fixity
+from dandi_archive.mail import outbox
 from dandi_archive.tasks.registry import job
 from dandi_archive.zarr import ingest as zarr_ingest
 
@@ -129,3 +130,6 @@ def sweep(archive: Archive, min_age_seconds: float = 0, restarted: bool = False)
             select(Zarr.id).where(Zarr.preserved.is_(False), Zarr.modified <= cutoff)
         ):
             archive.defer(session, "preserve_zarr", zarr_id=str(zarr_id))
+        # Mails are due by their own clock (a retry's pause, a digest's window), not
+        # by ``cutoff``; a job sending one holds it, so it is never sent twice.
+        outbox.requeue_due(archive, session)

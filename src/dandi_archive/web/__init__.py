@@ -25,6 +25,7 @@ from dandi_archive.web import (
     oauth,
     owner,
     pages,
+    password_reset,
     questionnaire,
 )
 
@@ -46,6 +47,6 @@ def install(app: FastAPI, archive: Archive) -> None:
     # owner and embargo_pages first: their /dandiset/new, /dandiset/{id}/owners and
     # /dandiset/{id}/access precede /dandiset/{id}/{version}.
     modules = (owner, embargo_pages, pages, dandiset_pages, accounts, external_sign_in)
-    for module in (*modules, questionnaire, handbook, oauth):
+    for module in (*modules, questionnaire, handbook, oauth, password_reset):
         app.include_router(module.router)
     errors.install(app)

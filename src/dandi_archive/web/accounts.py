@@ -151,13 +151,19 @@ def admin_users(request: Request, session: SessionDep, user: WebUser) -> Respons
 
 @router.post("/admin/users/{user_id}")
 def admin_set_status(
-    request: Request, session: SessionDep, user: WebUser, user_id: int, form: PostedForm
+    request: Request,
+    archive: ArchiveDep,
+    session: SessionDep,
+    user: WebUser,
+    user_id: int,
+    form: PostedForm,
 ) -> Response:
     action = form.get("action")
     status = {"approve": UserStatus.APPROVED, "reject": UserStatus.REJECTED}.get(action)
     if status is None:
         flash(request, "Choose approve or reject.", "error")
         return redirect("/admin/users")
-    changed = accounts.set_status(session, user, user_id, status)
-    flash(request, f"{changed.email} is now {status.value.lower()}.")
+    reason = form.get("reason") if status == UserStatus.REJECTED else ""
+    changed = accounts.set_status(archive, session, user, user_id, status, reason)
+    flash(request, f"{changed.email} is now {status.value.lower()}; they are told by mail.")
     return redirect("/admin/users")

@@ -199,13 +199,20 @@ def _new_owner_list(current: list[str], form: Form) -> list[str]:
 
 @router.post("/dandiset/{dandiset_id}/owners", response_class=HTMLResponse)
 def set_owners(
-    request: Request, session: SessionDep, user: WebUser, dandiset_id: str, form: PostedForm
+    request: Request,
+    archive: ArchiveDep,
+    session: SessionDep,
+    user: WebUser,
+    dandiset_id: str,
+    form: PostedForm,
 ) -> Response:
     dandiset = dandiset_service.get_readable_dandiset(session, dandiset_id, user)
     current = [u.username for u in dandiset_service.owners(session, dandiset)]
     wanted = _new_owner_list(current, form)
     try:
-        dandiset_service.set_owners(session, user, dandiset_id, [{"username": u} for u in wanted])
+        dandiset_service.set_owners(
+            archive, session, user, dandiset_id, [{"username": u} for u in wanted]
+        )
     except BadRequest as exc:
         return render(
             request,

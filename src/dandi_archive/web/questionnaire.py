@@ -48,9 +48,8 @@ def questionnaire_page(request: Request, user: WebUser) -> Response:
 def answer_questionnaire(
     request: Request, archive: ArchiveDep, session: SessionDep, user: WebUser, form: PostedForm
 ) -> Response:
-    suffixes = archive.settings.auto_approve_suffixes
     try:
-        account = questionnaire.submit(session, user, form, suffixes)
+        account = questionnaire.submit(archive, session, user, form)
     except InvalidFields as exc:
         answers = {q.text: form.get(q.text) for q in questionnaire.QUESTIONS}
         return _form(request, questionnaire.require_signed_in(user), answers, exc.fields, 400)

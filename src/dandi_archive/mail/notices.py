@@ -1,0 +1,66 @@
+"""What the domains call when something a person should hear of happened: each puts
+its mail in the outbox of the change's own transaction (see :mod:`.outbox`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from dandi_archive.mail import outbox, texts
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from dandi_archive.db.models import Dandiset, User
+    from dandi_archive.instance import Archive
+
+
+def signup_awaits_approval(archive: Archive, session: Session) -> None:
+    """An account now waits for an administrator: it is in the next digest."""
+    outbox.schedule_signup_digest(archive, session)
+
+
+def account_approved(archive: Archive, session: Session, user: User) -> None:
+    subject, body = texts.account_approved(archive.settings, user)
+    outbox.enqueue(archive, session, "account_approved", [user.email], subject, body)
+
+
+def account_rejected(archive: Archive, session: Session, user: User, reason: str) -> None:
+    subject, body = texts.account_rejected(archive.settings, user, reason)
+    outbox.enqueue(archive, session, "account_rejected", [user.email], subject, body)
+
+
+def owners_changed(
+    archive: Archive,
+    session: Session,
+    dandiset: Dandiset,
+    name: str,
+    *,
+    added: Iterable[User],
+    removed: Iterable[User],
+    by: User | None,
+) -> None:
+    """Each owner added or removed hears it (but the one who made the change)."""
+    settings = archive.settings
+    actor = by.name or by.username if by is not None else "An administrator"
+    for user in added:
+        if by is None or user.id != by.id:
+            subject, body = texts.owner_added(settings, user, dandiset, name, actor)
+            outbox.enqueue(archive, session, "owner_added", [user.email], subject, body)
+    for user in removed:
+        if by is None or user.id != by.id:
+            subject, body = texts.owner_removed(settings, user, dandiset, name, actor)
+            outbox.enqueue(archive, session, "owner_removed", [user.email], subject, body)
+
+
+def unembargo_finished(
+    archive: Archive, session: Session, dandiset: Dandiset, name: str, owners: Iterable[User]
+) -> None:
+    for user in owners:
+        subject, body = texts.unembargo_finished(archive.settings, user, dandiset, name)
+        outbox.enqueue(archive, session, "unembargo_finished", [user.email], subject, body)
+
+
+def password_reset(archive: Archive, session: Session, user: User, link: str) -> None:
+    subject, body = texts.password_reset(archive.settings, user, link)
+    outbox.enqueue(archive, session, "password_reset", [user.email], subject, body)
