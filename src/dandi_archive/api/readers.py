@@ -9,7 +9,7 @@ from typing import Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from dandi_archive.api.deps import SessionDep, UserDep
+from dandi_archive.api.deps import ArchiveDep, SessionDep, UserDep
 from dandi_archive.api.schemas import OwnerRef
 from dandi_archive.db.models import AccessRequest, User
 from dandi_archive.embargo import readers as reader_service
@@ -77,10 +77,17 @@ def get_readers(session: SessionDep, user: UserDep, dandiset_id: str) -> list[Re
     summary="Replace the readers (grant and revoke read access)",
 )
 def set_readers(
-    session: SessionDep, user: UserDep, dandiset_id: str, body: list[OwnerRef]
+    archive: ArchiveDep,
+    session: SessionDep,
+    user: UserDep,
+    dandiset_id: str,
+    body: list[OwnerRef],
 ) -> list[ReaderOut]:
     entries = [r.model_dump() for r in body]
-    return [reader_out(u) for u in reader_service.set_readers(session, user, dandiset_id, entries)]
+    return [
+        reader_out(u)
+        for u in reader_service.set_readers(archive, session, user, dandiset_id, entries)
+    ]
 
 
 @router.post(
@@ -90,10 +97,14 @@ def set_readers(
     summary="Ask the owners for read access (the same request while it is pending)",
 )
 def request_access(
-    session: SessionDep, user: UserDep, dandiset_id: str, body: AccessRequestIn | None = None
+    archive: ArchiveDep,
+    session: SessionDep,
+    user: UserDep,
+    dandiset_id: str,
+    body: AccessRequestIn | None = None,
 ) -> AccessRequestOut:
     message = body.message if body else None
-    return request_out(request_service.request_access(session, user, dandiset_id, message))
+    return request_out(request_service.request_access(archive, session, user, dandiset_id, message))
 
 
 @router.get(
@@ -119,9 +130,11 @@ def list_requests(
     summary="Accept a request: the requester becomes a reader",
 )
 def accept(
-    session: SessionDep, user: UserDep, dandiset_id: str, request_id: int
+    archive: ArchiveDep, session: SessionDep, user: UserDep, dandiset_id: str, request_id: int
 ) -> AccessRequestOut:
-    return request_out(request_service.decide(session, user, dandiset_id, request_id, accept=True))
+    return request_out(
+        request_service.decide(archive, session, user, dandiset_id, request_id, accept=True)
+    )
 
 
 @router.post(
@@ -131,6 +144,8 @@ def accept(
     summary="Decline a request",
 )
 def decline(
-    session: SessionDep, user: UserDep, dandiset_id: str, request_id: int
+    archive: ArchiveDep, session: SessionDep, user: UserDep, dandiset_id: str, request_id: int
 ) -> AccessRequestOut:
-    return request_out(request_service.decide(session, user, dandiset_id, request_id, accept=False))
+    return request_out(
+        request_service.decide(archive, session, user, dandiset_id, request_id, accept=False)
+    )

@@ -78,12 +78,12 @@ def _one(archive: Archive, session: Session, dandiset_id: int, today: date, run:
         return
     if end <= today:
         dandiset.embargo_status = EmbargoStatus.UNEMBARGOING
-        notices.add(session, dandiset.id, "embargo_lifted", about_date=end)
+        notices.add(archive, session, dandiset.id, "embargo_lifted", about_date=end)
         archive.defer(session, "unembargo", dandiset_id=dandiset.id)
         run.lifted.append(dandiset.identifier)
         return
     kind = warning_due(end, today)
     if kind is not None and notices.add(
-        session, dandiset.id, kind, about_date=end, details={"ends": end.isoformat()}
+        archive, session, dandiset.id, kind, about_date=end, details={"ends": end.isoformat()}
     ):
         run.warned.append((dandiset.identifier, kind))

@@ -1,8 +1,9 @@
-"""The embargo outbox: what owners or requesters should be told, kept in a table.
+"""What owners or requesters of an embargoed Dandiset are told, kept in a table.
 
-Nothing here sends mail. Every notice is written in the transaction of the change it
-is about (so a refused change leaves none), with ``sent`` empty; whatever delivers them
-reads :func:`unsent` and calls :func:`mark_sent` once a notice went out.
+Every notice is written in the transaction of the change it is about (so a refused
+change leaves none) and handed at once to the mail outbox of that same transaction
+(:mod:`dandi_archive.mail`), which sends it after commit; ``sent`` records the hand-over.
+The table also keeps each warning once per end date, however often the check runs.
 
 Kinds, and whom they are for:
 
@@ -10,7 +11,8 @@ Kinds, and whom they are for:
 - ``access_accepted`` / ``access_declined``: the owners' answer (for the requester);
 - ``embargo_ends_in_30_days`` / ``embargo_ends_in_7_days``: the embargo ends on
   ``about_date`` and the Dandiset then opens to everyone (for its owners);
-- ``embargo_lifted``: the embargo ended and the Dandiset is being opened (for its owners).
+- ``embargo_lifted``: the embargo ended and the Dandiset is being opened (for its owners;
+  no mail of its own: the unembargo tells the owners when the Dandiset is open).
 """
 
 from __future__ import annotations
@@ -20,11 +22,16 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import select
 
-from dandi_archive.db.models import EmbargoNotice
+from dandi_archive.access.permissions import is_active
+from dandi_archive.dandisets.dandisets import draft_of
+from dandi_archive.db.models import Dandiset, EmbargoNotice, User
 from dandi_archive.db.upsert import dialect_insert
+from dandi_archive.mail import notices as mail
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+
+    from dandi_archive.instance import Archive
 
 Kind = Literal[
     "access_requested",
@@ -37,6 +44,7 @@ Kind = Literal[
 
 
 def add(
+    archive: Archive,
     session: Session,
     dandiset_id: int,
     kind: Kind,
@@ -60,7 +68,33 @@ def add(
     if about_date is not None:
         stmt = stmt.on_conflict_do_nothing()
     # RETURNING, not rowcount: the drivers do not agree on rowcount of a skipped insert.
-    return session.execute(stmt.returning(EmbargoNotice.id)).scalar() is not None
+    notice_id = session.execute(stmt.returning(EmbargoNotice.id)).scalar()
+    if notice_id is None:
+        return False
+    notice = session.get(EmbargoNotice, notice_id)
+    assert notice is not None
+    _mail(archive, session, notice)
+    notice.sent = datetime.now(UTC)
+    return True
+
+
+def _mail(archive: Archive, session: Session, notice: EmbargoNotice) -> None:
+    """Put the notice's mails in the outbox of this transaction."""
+    dandiset = session.get(Dandiset, notice.dandiset_id)
+    user = session.get(User, notice.user_id) if notice.user_id is not None else None
+    if dandiset is None or notice.kind == "embargo_lifted":
+        return
+    name = draft_of(session, dandiset).name
+    owners = [owner for owner in dandiset.owners if is_active(owner)]
+    if notice.kind == "access_requested" and user is not None:
+        message = str(notice.details.get("message") or "")
+        mail.access_requested(archive, session, dandiset, name, owners, user, message)
+    elif notice.kind in ("access_accepted", "access_declined") and user is not None:
+        accepted = notice.kind == "access_accepted"
+        mail.access_answered(archive, session, dandiset, name, user, accepted)
+    elif notice.kind.startswith("embargo_ends_in_") and notice.about_date is not None:
+        ends = notice.about_date.isoformat()
+        mail.embargo_ends_soon(archive, session, dandiset, name, owners, ends)
 
 
 def unsent(session: Session, limit: int = 100) -> list[EmbargoNotice]:

@@ -31,6 +31,8 @@ from dandi_archive.errors import BadRequest
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from dandi_archive.instance import Archive
+
 
 def readers(session: Session, dandiset: Dandiset) -> list[User]:
     return list(
@@ -85,7 +87,9 @@ def _grantable(session: Session, dandiset: Dandiset, names: list[str]) -> list[U
     return [found[n] for n in names]
 
 
-def set_readers(session: Session, user: User | None, identifier: str, entries: Any) -> list[User]:
+def set_readers(
+    archive: Archive, session: Session, user: User | None, identifier: str, entries: Any
+) -> list[User]:
     """Replace the readers of an embargoed Dandiset (an empty list revokes everyone)."""
     dandiset = get_dandiset(session, identifier, lock=True)
     owner = require_owner(session, dandiset, user)
@@ -111,7 +115,7 @@ def set_readers(session: Session, user: User | None, identifier: str, entries: A
     session.flush()
     audit.read_access(session, dandiset.id, owner, "grant_read_access", added)
     audit.read_access(session, dandiset.id, owner, "revoke_read_access", removed)
-    _settle_requests(session, dandiset, owner, added)
+    _settle_requests(archive, session, dandiset, owner, added)
     return readers(session, dandiset)
 
 
@@ -123,7 +127,9 @@ def grant(session: Session, dandiset: Dandiset, owner: User, reader: User) -> No
         session.flush()
 
 
-def _settle_requests(session: Session, dandiset: Dandiset, owner: User, added: list[User]) -> None:
+def _settle_requests(
+    archive: Archive, session: Session, dandiset: Dandiset, owner: User, added: list[User]
+) -> None:
     """Pending requests of users just made readers are answered: accepted."""
     if not added:
         return
@@ -139,6 +145,7 @@ def _settle_requests(session: Session, dandiset: Dandiset, owner: User, added: l
         request.decided = datetime.now(UTC)
         request.decided_by = owner.id
         notices.add(
+            archive,
             session,
             dandiset.id,
             "access_accepted",

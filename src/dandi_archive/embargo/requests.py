@@ -27,11 +27,13 @@ from dandi_archive.errors import BadRequest, NotFound
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from dandi_archive.instance import Archive
+
 MAX_MESSAGE = 2000
 
 
 def request_access(
-    session: Session, user: User | None, identifier: str, message: str | None
+    archive: Archive, session: Session, user: User | None, identifier: str, message: str | None
 ) -> AccessRequest:
     """Ask the owners for read access (idempotent while the request is pending)."""
     if message is not None and not isinstance(message, str):
@@ -59,6 +61,7 @@ def request_access(
     session.flush()
     audit.request_access(session, dandiset.id, requester, existing.id, message)
     notices.add(
+        archive,
         session,
         dandiset.id,
         "access_requested",
@@ -110,7 +113,13 @@ def list_requests(
 
 
 def decide(
-    session: Session, user: User | None, identifier: str, request_id: int, *, accept: bool
+    archive: Archive,
+    session: Session,
+    user: User | None,
+    identifier: str,
+    request_id: int,
+    *,
+    accept: bool,
 ) -> AccessRequest:
     """An owner accepts (the requester becomes a reader) or declines a pending request."""
     dandiset = get_dandiset(session, identifier, lock=True)
@@ -134,6 +143,7 @@ def decide(
     kind = "accept_access_request" if accept else "decline_access_request"
     audit.decide_access_request(session, dandiset.id, owner, kind, request.id, requester)
     notices.add(
+        archive,
         session,
         dandiset.id,
         "access_accepted" if accept else "access_declined",

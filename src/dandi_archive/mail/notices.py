@@ -61,6 +61,48 @@ def unembargo_finished(
         outbox.enqueue(archive, session, "unembargo_finished", [user.email], subject, body)
 
 
+def access_requested(
+    archive: Archive,
+    session: Session,
+    dandiset: Dandiset,
+    name: str,
+    owners: Iterable[User],
+    requester: User,
+    message: str,
+) -> None:
+    for owner in owners:
+        subject, body = texts.access_requested(
+            archive.settings, owner, dandiset, name, requester, message
+        )
+        outbox.enqueue(archive, session, "access_requested", [owner.email], subject, body)
+
+
+def access_answered(
+    archive: Archive,
+    session: Session,
+    dandiset: Dandiset,
+    name: str,
+    requester: User,
+    accepted: bool,
+) -> None:
+    subject, body = texts.access_answered(archive.settings, requester, dandiset, name, accepted)
+    kind = "access_accepted" if accepted else "access_declined"
+    outbox.enqueue(archive, session, kind, [requester.email], subject, body)
+
+
+def embargo_ends_soon(
+    archive: Archive,
+    session: Session,
+    dandiset: Dandiset,
+    name: str,
+    owners: Iterable[User],
+    ends: str,
+) -> None:
+    for owner in owners:
+        subject, body = texts.embargo_ends_soon(archive.settings, owner, dandiset, name, ends)
+        outbox.enqueue(archive, session, "embargo_ends_soon", [owner.email], subject, body)
+
+
 def password_reset(archive: Archive, session: Session, user: User, link: str) -> None:
     subject, body = texts.password_reset(archive.settings, user, link)
     outbox.enqueue(archive, session, "password_reset", [user.email], subject, body)

@@ -107,6 +107,70 @@ now open to everyone.
     )
 
 
+def access_requested(
+    settings: Settings, owner: User, dandiset: Dandiset, name: str, requester: User, message: str
+) -> Text:
+    said = f"\nTheir message:\n\n{_indent(message)}\n" if message else ""
+    who = f"{requester.name or requester.username} ({requester.email})"
+    return (
+        f"{requester.name or requester.username} asks to read Dandiset {dandiset.identifier}",
+        f"""{_greeting(owner)}
+
+{who} asks for read access to this embargoed
+Dandiset you own:
+
+{_dandiset_line(settings, dandiset, name)}
+{said}
+Accept or decline the request here:
+
+  {settings.webui_url}/dandiset/{dandiset.identifier}/access
+{_signature(settings)}
+""",
+    )
+
+
+def access_answered(
+    settings: Settings, requester: User, dandiset: Dandiset, name: str, accepted: bool
+) -> Text:
+    if accepted:
+        subject = f"You can now read Dandiset {dandiset.identifier}"
+        news = """its owners accepted your request: you can now read this embargoed
+Dandiset, its metadata and files, on the site and with your API key:"""
+    else:
+        subject = f"Your request to read Dandiset {dandiset.identifier} was declined"
+        news = "its owners declined your request to read this embargoed Dandiset:"
+    return (
+        subject,
+        f"""{_greeting(requester)}
+
+{news}
+
+{_dandiset_line(settings, dandiset, name)}
+{_signature(settings)}
+""",
+    )
+
+
+def embargo_ends_soon(
+    settings: Settings, owner: User, dandiset: Dandiset, name: str, ends: str
+) -> Text:
+    return (
+        f"The embargo of Dandiset {dandiset.identifier} ends on {ends}",
+        f"""{_greeting(owner)}
+
+the embargo of this Dandiset you own ends on {ends}. On that day its
+metadata and files become open to everyone:
+
+{_dandiset_line(settings, dandiset, name)}
+
+To lift it sooner, use Unembargo on its access page:
+
+  {settings.webui_url}/dandiset/{dandiset.identifier}/access
+{_signature(settings)}
+""",
+    )
+
+
 def password_reset(settings: Settings, user: User, link: str) -> Text:
     hours = settings.password_reset_hours
     lifetime = f"{hours:g} hour{'s' if hours != 1 else ''}"

@@ -50,11 +50,16 @@ def request_page(
 
 @router.post("/dandiset/{dandiset_id}/request-access", response_class=HTMLResponse)
 def request_access(
-    request: Request, session: SessionDep, user: WebUser, dandiset_id: str, form: PostedForm
+    request: Request,
+    archive: ArchiveDep,
+    session: SessionDep,
+    user: WebUser,
+    dandiset_id: str,
+    form: PostedForm,
 ) -> Response:
     message = form.get("message").strip()
     try:
-        request_service.request_access(session, user, dandiset_id, message)
+        request_service.request_access(archive, session, user, dandiset_id, message)
     except BadRequest as exc:
         dandiset = dandiset_service.get_dandiset(session, dandiset_id)
         return render(
@@ -102,7 +107,12 @@ def access_page(request: Request, session: SessionDep, user: WebUser, dandiset_i
 
 @router.post("/dandiset/{dandiset_id}/readers", response_class=HTMLResponse)
 def change_readers(
-    request: Request, session: SessionDep, user: WebUser, dandiset_id: str, form: PostedForm
+    request: Request,
+    archive: ArchiveDep,
+    session: SessionDep,
+    user: WebUser,
+    dandiset_id: str,
+    form: PostedForm,
 ) -> Response:
     dandiset = dandiset_service.get_dandiset(session, dandiset_id)
     require_owner(session, dandiset, user)
@@ -113,7 +123,9 @@ def change_readers(
     else:
         wanted = [*current, username] if username and username not in current else current
     try:
-        reader_service.set_readers(session, user, dandiset_id, [{"username": u} for u in wanted])
+        reader_service.set_readers(
+            archive, session, user, dandiset_id, [{"username": u} for u in wanted]
+        )
     except BadRequest as exc:
         return _panel(request, session, dandiset, 400, exc.message, username)
     flash(request, "Readers updated.")
@@ -123,6 +135,7 @@ def change_readers(
 @router.post("/dandiset/{dandiset_id}/access-requests/{request_id}", response_class=HTMLResponse)
 def answer_request(
     request: Request,
+    archive: ArchiveDep,
     session: SessionDep,
     user: WebUser,
     dandiset_id: str,
@@ -133,7 +146,9 @@ def answer_request(
     require_owner(session, dandiset, user)
     accept = form.get("action") == "accept"
     try:
-        answered = request_service.decide(session, user, dandiset_id, request_id, accept=accept)
+        answered = request_service.decide(
+            archive, session, user, dandiset_id, request_id, accept=accept
+        )
     except BadRequest as exc:
         return _panel(request, session, dandiset, 400, exc.message)
     name = answered.user.name or answered.user.username
