@@ -445,6 +445,7 @@ TABLE: tuple[Row, ...] = (
     Row("GET", P + "/draft/edit", **PAGE_CHANGE, reviewer="no"),
     Row("POST", P + "/draft/edit", **PAGE_CHANGE, body=edit_form),
     Row("GET", P + "/owners", **PAGE_READ),
+    Row("GET", P + "/history", **PAGE_READ),
     Row("POST", P + "/owners", **PAGE_CHANGE, body=owners_form),
     # The owners' access panel (readers, requests, Unembargo) and "Request access".
     Row("GET", P + "/access", **PAGE_CHANGE, reviewer="no"),
