@@ -141,11 +141,13 @@ class Settings(BaseSettings):
     smtp_port: int | None = Field(
         None, ge=1, le=65535, description="Defaults to 465 with SSL, 587 with STARTTLS, else 25"
     )
-    smtp_username: str | None = None
-    smtp_password: str | None = None
+    smtp_username: str | None = Field(None, description="SMTP login (sent only if set)")
+    smtp_password: str | None = Field(None, description="Password of the SMTP login")
     smtp_starttls: bool = Field(False, description="Upgrade the connection with STARTTLS")
     smtp_ssl: bool = Field(False, description="Connect with TLS from the start (port 465)")
-    smtp_timeout_seconds: float = Field(30.0, gt=0)
+    smtp_timeout_seconds: float = Field(
+        30.0, gt=0, description="How long to wait for the SMTP server before trying later"
+    )
     mail_from: str | None = Field(
         None, description="From: of every mail; defaults to noreply@<host of base_url>"
     )

@@ -277,7 +277,7 @@ def test_a_rejected_account_loses_its_tokens_and_cannot_sign_in(api):
     with api.archive.db.session(write=True) as session:
         admin = users.get_user_by_email(session, "ada@example.org")
         ex = users.get_user_by_email(session, "ex@example.org")
-        accounts.set_status(session, admin, ex.id, UserStatus.REJECTED)
+        accounts.set_status(api.archive, session, admin, ex.id, UserStatus.REJECTED)
     bearer = {"Authorization": f"Bearer {token['access_token']}"}
     r = api.client.get("/api/users/me/", headers=bearer)
     assert r.status_code == 401 and "not active" in r.json()["detail"]
