@@ -139,7 +139,6 @@ def test_open_in_hub_runs_with_the_persons_key(live_hub: LiveHub, browser, scree
     # -- signed in, a server started, the Dandiset's notebook open in JupyterLab --------------
     notebook = f"{live.hub}/user/{user.username}/lab/tree/dandisets/{public}.ipynb"
     page.wait_for_url(notebook, timeout=60_000)
-    screenshot(page, "hub-01-notebook")
 
     token = hub_token(page, live, user.username)
     server = f"{live.hub}/user/{user.username}/"
@@ -158,6 +157,10 @@ def test_open_in_hub_runs_with_the_persons_key(live_hub: LiveHub, browser, scree
     ls_line = printed[printed.index("LS ") :]
     assert ls_line.startswith("LS 0 "), ls_line
     assert f'"identifier": "{embargoed}"' in ls_line or embargoed in ls_line, ls_line
+
+    # -- meanwhile JupyterLab showed the notebook ---------------------------------------
+    expect(page.get_by_text(f'client.get_dandiset("{public}")')).to_be_visible()
+    screenshot(page, "hub-01-notebook")
     context.close()
 
 

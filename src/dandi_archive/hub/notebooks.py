@@ -28,20 +28,22 @@ def dandiset_notebook(identifier: str) -> dict[str, Any]:
     """A notebook (nbformat 4) with the Dandiset opened and its files listed."""
     cells = [
         _markdown(
+            "about",
             f"# DANDI:{identifier}\n\n"
             "`DandiAPIClient()` talks to this archive as you: this server was started "
             "with your API key (`DANDI_API_KEY`), so embargoed Dandisets you may read "
             "open too. Stream a file with `asset.get_content_url()`, `remfile` and "
-            "`pynwb`, or a Zarr with `zarr.open(url)`."
+            "`pynwb`, or a Zarr with `zarr.open(url)`.",
         ),
         _code(
+            "open",
             "from dandi.dandiapi import DandiAPIClient\n\n"
             "client = DandiAPIClient()\n"
             "client.dandi_authenticate()\n"
             f'dandiset = client.get_dandiset("{identifier}")\n'
-            'print(dandiset.get_raw_metadata()["name"])'
+            'print(dandiset.get_raw_metadata()["name"])',
         ),
-        _code("for asset in dandiset.get_assets():\n    print(asset.path, asset.size)"),
+        _code("assets", "for asset in dandiset.get_assets():\n    print(asset.path, asset.size)"),
     ]
     return {
         "cells": cells,
@@ -54,13 +56,14 @@ def dandiset_notebook(identifier: str) -> dict[str, Any]:
     }
 
 
-def _markdown(text: str) -> dict[str, Any]:
-    return {"cell_type": "markdown", "metadata": {}, "source": text}
+def _markdown(cell_id: str, text: str) -> dict[str, Any]:
+    return {"cell_type": "markdown", "id": cell_id, "metadata": {}, "source": text}
 
 
-def _code(text: str) -> dict[str, Any]:
+def _code(cell_id: str, text: str) -> dict[str, Any]:
     return {
         "cell_type": "code",
+        "id": cell_id,
         "metadata": {},
         "source": text,
         "execution_count": None,
