@@ -18,6 +18,7 @@ from urllib.parse import quote
 from jupyterhub.utils import url_path_join
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError
 from tornado.httputil import url_concat
+from tornado.log import app_log
 
 DANDISET_PATH = re.compile(r"dandiset/(\d{6})/?")
 FOLDER = "dandisets"
@@ -89,7 +90,13 @@ async def open_dandiset(path: str, request: Any, user: Any, base_url: str) -> st
             url_path_join(base_url, "hub", "spawn", user.escaped_name), {"next": back}
         )
     identifier = match[1]
-    await write_notebook(user, spawner.server.url, identifier)
+    try:
+        await write_notebook(user, spawner.server.url, identifier)
+    except (HTTPClientError, OSError) as exc:
+        # The server would not take it (full disk, an image without the contents API):
+        # the person still lands on their server, and the hub's log says why.
+        app_log.warning("No notebook for %s written on %s's server: %s", identifier, user.name, exc)
+        return url_path_join(user.url, "lab")
     return url_path_join(user.url, "lab", "tree", FOLDER, f"{identifier}.ipynb")
 
 
