@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,13 @@ from dandi_archive.hub.notebooks import dandiset_notebook, open_dandiset
 from dandi_archive.hub.registration import CLIENT_FILE, ensure_client
 
 CALLBACK = "http://127.0.0.1:8888/hub/oauth_callback"
+
+
+def run(coroutine):
+    """Run a coroutine in a thread of its own: Playwright's sync API (other tests of the
+    session) keeps an event loop running in this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def _ensure(api, hub_dir: Path, redirect_uri: str = CALLBACK):
@@ -94,8 +102,8 @@ def test_only_approved_accounts_get_in(groups, allowed):
     assert auth.scope == ["openid", "archive"]
     assert auth.username_claim == "preferred_username" and auth.enable_pkce
     model = {"name": "jane-doe", "admin": None, "groups": groups, "auth_state": {}}
-    assert asyncio.run(auth.check_allowed("jane-doe", model)) is allowed
-    assert asyncio.run(auth.check_allowed("jane-doe", None)) is False
+    assert run(auth.check_allowed("jane-doe", model)) is allowed
+    assert run(auth.check_allowed("jane-doe", None)) is False
 
 
 def test_groups_from_the_claims_make_admins():
@@ -107,13 +115,13 @@ def test_groups_from_the_claims_make_admins():
         state = {"access_token": "t", "oauth_user": {"preferred_username": "x", "groups": groups}}
         return {"name": "x", "admin": None, "auth_state": state}
 
-    admin = asyncio.run(auth._apply_managed_groups(model(["approved", "admin"])))
+    admin = run(auth._apply_managed_groups(model(["approved", "admin"])))
     assert admin["admin"] is True and admin["groups"] == ["admin", "approved"]
-    plain = asyncio.run(auth._apply_managed_groups(model(["approved"])))
+    plain = run(auth._apply_managed_groups(model(["approved"])))
     assert plain["admin"] is False
-    pending = asyncio.run(auth.update_auth_model(model([])))
+    pending = run(auth.update_auth_model(model([])))
     assert "dandi_api_key" not in pending["auth_state"]
-    odd = asyncio.run(auth._apply_managed_groups(model("approved")))  # not a list
+    odd = run(auth._apply_managed_groups(model("approved")))  # not a list
     assert odd["groups"] == []
 
 
@@ -144,7 +152,7 @@ def test_dandiset_notebook_is_a_valid_notebook():
 
 @pytest.mark.parametrize("path", ["lab/tree/x.ipynb", "dandiset/12345", "dandiset/000001/x"])
 def test_other_user_redirects_are_left_alone(path):
-    assert asyncio.run(open_dandiset(path, None, None, "/")) is None
+    assert run(open_dandiset(path, None, None, "/")) is None
 
 
 def test_proxy_found_under_its_prefix_or_refused_without_npm(tmp_path, monkeypatch):
