@@ -16,9 +16,12 @@ import websocket
 from playwright.sync_api import Page, expect
 
 from ..helpers import DANDISET_METADATA
-from .conftest import Account, LiveHub
+from ..hub import live as hub_live
+from ..hub.live import Account, LiveHub
 
 pytestmark = [pytest.mark.browser, pytest.mark.hub]
+# The fixtures of the archive and hub (this directory's chromium is the session's one).
+live_hub, proxy_prefix = hub_live.live_hub, hub_live.proxy_prefix
 
 
 def create_dandiset(live: LiveHub, key: str, name: str, **params: str) -> str:

@@ -1,5 +1,6 @@
-"""A live archive and a live DANDI Hub (``dandi-archive hub``: the real JupyterHub and
-configurable-http-proxy) on loopback ports, and Debian's chromium (tests/browser)."""
+"""Fixtures of a live archive and a live DANDI Hub (``dandi-archive hub``: the real
+JupyterHub and configurable-http-proxy) on loopback ports, for tests/browser/test_hub.py
+(where the one chromium of the session is)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from dandi_archive.config import Settings
 from dandi_archive.db.models import UserStatus
 from dandi_archive.db.session import Database
 
-from ..browser.conftest import browser, screenshot  # noqa: F401 - fixtures used here
 from ..conftest import free_port
 from ..helpers import BIN
 
