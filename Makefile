@@ -1,13 +1,18 @@
 # Two commands for a fresh machine (Python 3.11+ and pip are all it needs):
 #   make run    install into .venv and run the archive on the embedded default
 #   make test   install the test dependencies and run the whole test suite
+#   make hub    run DANDI Hub (JupyterHub signing people in through the archive of `make run`)
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 DATA   ?= archive-data
+# configurable-http-proxy (npm) for DANDI Hub's tests; `dandi-archive hub` installs its
+# own under <data dir>/hub/node when it finds none (DANDI_HUB_PROXY_PREFIX says where).
+HUB_NODE ?= build/hub-node
+CHP      := $(HUB_NODE)/node_modules/.bin/configurable-http-proxy
 
-.PHONY: run test install install-test lint browser
+.PHONY: run test install install-test install-hub lint browser hub hub-proxy
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +24,21 @@ install: $(BIN)/python
 install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 
+install-hub: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[hub]'
+
 run: install
 	$(BIN)/dandi-archive serve --data-dir $(DATA)
+
+hub: install-hub
+	$(BIN)/dandi-archive hub --data-dir $(DATA)
+
+# The proxy from npm, if npm is there (without it the hub tests are skipped, except in CI).
+hub-proxy: $(CHP)
+$(CHP):
+	@if command -v npm >/dev/null; then \
+		npm install --prefix $(HUB_NODE) --no-audit --no-fund --loglevel=error configurable-http-proxy@5; \
+	else echo "NOTE: npm is missing; the DANDI Hub tests will be skipped." >&2; fi
 
 lint: install-test
 	$(BIN)/ruff check .
@@ -30,5 +48,5 @@ lint: install-test
 browser:
 	./scripts/ensure_chromium.sh
 
-test: lint browser
-	$(BIN)/pytest
+test: lint browser hub-proxy
+	DANDI_HUB_PROXY_PREFIX=$(abspath $(HUB_NODE)) $(BIN)/pytest

@@ -327,6 +327,93 @@ def oauth_remove_client(client_id: str, data_dir: Path) -> None:
     click.echo(f"Removed OAuth client {client_id}.", err=True)
 
 
+@main.command()
+@click.option("--ip", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", type=int, default=8888, show_default=True, help="Port to listen on.")
+@click.option(
+    "--public-url",
+    envvar="DANDI_HUB_PUBLIC_URL",
+    help="The hub's address as people reach it (behind a proxy)  [default: http://IP:PORT]",
+)
+@click.option(
+    "--spawner",
+    default="local",
+    show_default=True,
+    help="local (processes of this Python), docker, kubernetes, or a spawner class.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A jupyterhub_config.py read last  [default: <data dir>/hub/jupyterhub_config.py]",
+)
+@click.option(
+    "--proxy-prefix",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="DANDI_HUB_PROXY_PREFIX",
+    help="Where npm installs configurable-http-proxy if it is missing  "
+    "[default: <data dir>/hub/node]",
+)
+@click.option(
+    "--client-id",
+    envvar="DANDI_HUB_CLIENT_ID",
+    help="An OAuth client registered with `oauth add-client` (a hub without access to the "
+    "archive's database); default: registered on first start",
+)
+@click.option("--client-secret", envvar="DANDI_HUB_CLIENT_SECRET", help="Its secret.")
+@data_dir_option
+def hub(
+    ip: str,
+    port: int,
+    public_url: str | None,
+    spawner: str,
+    config_file: Path | None,
+    proxy_prefix: Path | None,
+    client_id: str | None,
+    client_secret: str | None,
+    data_dir: Path,
+) -> None:
+    """Run DANDI Hub: a JupyterHub people sign in to with their archive account."""
+    try:
+        from dandi_archive.hub import launch, proxy
+    except ImportError as exc:
+        raise click.ClickException(
+            f"{exc.name} is not installed: pip install 'dandi-archive[hub]'"
+        ) from None
+
+    settings = load_settings(data_dir=data_dir)
+    options = launch.HubOptions(
+        settings,
+        ip=ip,
+        port=port,
+        public_url=public_url,
+        spawner=spawner,
+        config_file=config_file.resolve() if config_file else None,
+    )
+    try:
+        command = proxy.ensure_proxy((proxy_prefix or options.hub_dir / "node").resolve())
+    except proxy.ProxyMissing as exc:
+        raise click.ClickException(str(exc)) from None
+    client, registered = _hub_client(options, client_id, client_secret)
+    for line in launch.describe(options, client, registered):
+        click.echo(line)
+    launch.run(launch.hub_config(options, client, command), options.hub_dir)
+
+
+def _hub_client(options: Any, client_id: str | None, client_secret: str | None) -> tuple[Any, bool]:
+    """The client given, or the hub's own, registered in the archive's database."""
+    from dandi_archive.hub.registration import HubClient, ensure_client
+
+    if client_id or client_secret:
+        if not (client_id and client_secret):
+            raise click.UsageError("Give both --client-id and --client-secret, or neither.")
+        return HubClient(client_id, client_secret, options.redirect_uri), False
+    return _in_database(
+        options.settings.data_dir,
+        lambda session: ensure_client(session, options.hub_dir, options.redirect_uri),
+    )
+
+
 @main.group()
 def bucket() -> None:
     """The S3 bucket's policy (public reads, except embargoed objects)."""

@@ -31,9 +31,12 @@ class Settings(BaseSettings):
         None, description="Public URL of the archive; defaults to http://<host>:<port>"
     )
     web_url: str | None = Field(None, description="URL of the web UI; defaults to base_url")
-    jupyterhub_url: str | None = Field(
-        None, description="A JupyterHub for your users, advertised in /api/info/"
+    hub_url: str | None = Field(
+        None,
+        description="DANDI Hub (`dandi-archive hub`, or any JupyterHub) for your users: "
+        "linked from the pages ('Open in hub') and advertised in /api/info/",
     )
+    jupyterhub_url: str | None = Field(None, description="Older name of hub_url")
     oai_page_size: int = Field(100, ge=1, description="Records per OAI-PMH list response")
     support_email: str | None = Field(
         None, description="The instance's support address (help pages, OAI-PMH adminEmail)"
@@ -215,6 +218,12 @@ class Settings(BaseSettings):
     @property
     def webui_url(self) -> str:
         return (self.web_url or self.public_url).rstrip("/")
+
+    @property
+    def hub_root(self) -> str | None:
+        """The hub's root URL (where ``/hub/`` is), without a trailing slash."""
+        url = self.hub_url or self.jupyterhub_url
+        return url.rstrip("/") if url else None
 
     @property
     def sqlalchemy_url(self) -> str:

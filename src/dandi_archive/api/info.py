@@ -45,7 +45,7 @@ def server_info(archive: ArchiveDep) -> dict[str, Any]:
             "api": {"url": settings.api_url},
             "webui": {"url": settings.webui_url},
             # Always an object, as upstream: clients read ``services.jupyterhub.url``.
-            "jupyterhub": {"url": settings.jupyterhub_url or ""},
+            "jupyterhub": {"url": settings.hub_root or ""},
         },
         "cli-minimal-version": CLI_MINIMAL_VERSION,
         "cli-requires-python": ">=3.10",

@@ -57,6 +57,7 @@ templates.env.globals.update(query_url=query_url)
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("user", getattr(request.state, "web_user", None))
     context["support_email"] = request.app.state.archive.settings.support_email
+    context["hub_url"] = request.app.state.archive.settings.hub_root
     context["csrf_token"] = web_session.csrf_token(request)
     context["messages"] = web_session.pop_messages(request)
     return templates.TemplateResponse(request, template, context, status_code=status_code)
