@@ -368,6 +368,7 @@ TABLE: tuple[Row, ...] = (
         fresh="dandiset",
     ),
     Row("GET", V + "/info/", **READ),
+    Row("GET", V + "/croissant/", **READ),
     # -- API: assets and their bytes ----------------------------------------------------
     Row("GET", V + "/assets/", **READ),
     Row("POST", V + "/assets/", **CHANGE, body=new_asset_body),

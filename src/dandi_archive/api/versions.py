@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -27,6 +28,7 @@ from dandi_archive.dandisets.dandisets import get_readable_dandiset
 from dandi_archive.dandisets.folders import version_totals
 from dandi_archive.db.models import Dandiset, User, Version
 from dandi_archive.errors import MethodNotAllowed
+from dandi_archive.harvest import croissant
 from dandi_archive.publishing import publish, withdraw
 
 router = APIRouter(prefix="/api/dandisets/{dandiset_id}/versions", tags=["versions"])
@@ -92,6 +94,19 @@ def get_version_metadata(
 ) -> dict[str, Any]:
     _, found = service.get_readable_version(session, user, dandiset_id, version)
     return linked.negotiated(request, response, archive, found.metadata_)  # type: ignore[return-value]
+
+
+@router.get(
+    "/{version}/croissant/",
+    summary="The version as a Croissant 1.0 dataset (JSON-LD for machine-learning tools)",
+    response_class=JSONResponse,
+)
+def get_croissant(
+    archive: ArchiveDep, session: SessionDep, user: UserDep, dandiset_id: str, version: str
+) -> JSONResponse:
+    _, found = service.get_readable_version(session, user, dandiset_id, version)
+    document = croissant.croissant(archive, session, found)
+    return JSONResponse(document, media_type="application/ld+json")
 
 
 @router.put("/{version}/", response_model=VersionInfo, summary="Change the draft's metadata")
