@@ -14,6 +14,13 @@ from dandi_archive.instance import Archive
 
 router = APIRouter(tags=["linked data"])
 
+
+class JSONLDResponse(JSONResponse):
+    """JSON-LD, documented as such in the OpenAPI."""
+
+    media_type = linked.JSON_LD
+
+
 # For the OpenAPI document of every route that negotiates (the JSON stays the default).
 RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
@@ -41,10 +48,10 @@ def negotiated(
 @router.get(
     "/context/dandi-{schema_version}.jsonld",
     summary="The JSON-LD context of DANDI metadata (of the schema this archive runs)",
+    response_class=JSONLDResponse,
 )
-def get_context(archive: ArchiveDep, schema_version: str) -> JSONResponse:
-    return JSONResponse(
+def get_context(archive: ArchiveDep, schema_version: str) -> JSONLDResponse:
+    return JSONLDResponse(
         linked.context_document(archive, schema_version),
-        media_type=linked.JSON_LD,
         headers={"Cache-Control": "public, max-age=86400"},
     )

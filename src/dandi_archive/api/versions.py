@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -99,14 +98,13 @@ def get_version_metadata(
 @router.get(
     "/{version}/croissant/",
     summary="The version as a Croissant 1.0 dataset (JSON-LD for machine-learning tools)",
-    response_class=JSONResponse,
+    response_class=linked.JSONLDResponse,
 )
 def get_croissant(
     archive: ArchiveDep, session: SessionDep, user: UserDep, dandiset_id: str, version: str
-) -> JSONResponse:
+) -> linked.JSONLDResponse:
     _, found = service.get_readable_version(session, user, dandiset_id, version)
-    document = croissant.croissant(archive, session, found)
-    return JSONResponse(document, media_type="application/ld+json")
+    return linked.JSONLDResponse(croissant.croissant(archive, session, found))
 
 
 @router.put("/{version}/", response_model=VersionInfo, summary="Change the draft's metadata")
