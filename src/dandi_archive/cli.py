@@ -455,9 +455,15 @@ def manifests() -> None:
 @click.option("--dandiset", help="Only this Dandiset (six digits).")
 @click.option("--version", "version_id", help="Only this version (draft or 0.YYMMDD.HHMM).")
 @click.option("--quick", is_flag=True, help="Check sizes and ETags only, not SHA-256.")
+@click.option(
+    "--inventory",
+    "inventory_",
+    is_flag=True,
+    help="Instead, check the latest inventory (inventory/) against the whole bucket.",
+)
 @data_dir_option
 def manifests_verify(
-    dandiset: str | None, version_id: str | None, quick: bool, data_dir: Path
+    dandiset: str | None, version_id: str | None, quick: bool, inventory_: bool, data_dir: Path
 ) -> None:
     """Check every listed file against the bucket, reading only the bucket."""
     from tqdm import tqdm
@@ -465,7 +471,13 @@ def manifests_verify(
     from dandi_archive.archive import build_store
     from dandi_archive.integrity.verify import manifest_versions, verify_version
 
-    store = build_store(load_settings(data_dir=data_dir))
+    settings = load_settings(data_dir=data_dir)
+    store = build_store(settings)
+    if inventory_:
+        if dandiset or version_id or quick:
+            raise click.UsageError("--inventory checks the whole bucket; it takes no other option.")
+        verify_inventory(store, settings.inventory_config_id)
+        return
     versions = manifest_versions(store, dandiset, version_id)
     if not versions:
         raise click.ClickException("No manifests found in the bucket for that selection.")
@@ -480,6 +492,40 @@ def manifests_verify(
                 tqdm.write(f"  {problem}")
     if failed:
         raise click.ClickException(f"{failed} of {len(versions)} version(s) failed verification.")
+
+
+def verify_inventory(store: Any, config_id: str) -> None:
+    from tqdm import tqdm
+
+    from dandi_archive.integrity import inventory
+
+    try:
+        with tqdm(unit=" objects", desc="comparing") as bar:
+            report = inventory.verify(store, config_id, progress=bar.update)
+    except inventory.InventoryProblem as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{report.manifest_key}: {report.listed} objects listed")
+    for problem in report.problems:
+        click.echo(f"  {problem}")
+    if report.problems:
+        raise click.ClickException(f"{len(report.problems)} difference(s) from the bucket.")
+    click.echo("The inventory matches the bucket.")
+
+
+@main.group()
+def inventory() -> None:
+    """The bucket's own listing under inventory/ (S3 Inventory's CSV format)."""
+
+
+@inventory.command("write")
+@data_dir_option
+def inventory_write(data_dir: Path) -> None:
+    """List every object of the bucket into a new inventory; prints its manifest's key."""
+    from dandi_archive.archive import build_store
+    from dandi_archive.integrity import inventory as service
+
+    settings = load_settings(data_dir=data_dir)
+    click.echo(service.write(build_store(settings), settings))
 
 
 @manifests.command("rebuild")

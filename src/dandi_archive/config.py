@@ -175,6 +175,20 @@ class Settings(BaseSettings):
     )
     fixity_batch_size: int = Field(1000, description="Most blobs re-hashed in one batch")
 
+    # Inventory: the bucket lists itself under inventory/ (S3 Inventory's format).
+    inventory_interval_seconds: float = Field(
+        86400.0, ge=0, description="How often the bucket's inventory is written (0: never)"
+    )
+    inventory_config_id: str = Field(
+        "archive",
+        pattern=r"^[A-Za-z0-9._-]{1,64}$",
+        description="Inventory folder name: inventory/<bucket>/<this>/",
+    )
+    inventory_rows_per_file: int = Field(
+        1_000_000, gt=0, description="Most objects listed in one gzipped CSV data file"
+    )
+    inventory_keep: int = Field(7, ge=1, description="How many inventories are kept")
+
     # How long presigned URLs live: uploads may take days, downloads are short-lived.
     upload_url_expiry_seconds: int = Field(
         7 * 24 * 3600, description="Lifetime of presigned upload URLs (uploads may take days)"

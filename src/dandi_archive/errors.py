@@ -39,6 +39,10 @@ class MethodNotAllowed(ArchiveError):
     status_code = 405
 
 
+class NotAcceptable(ArchiveError):
+    status_code = 406
+
+
 class Conflict(ArchiveError):
     status_code = 409
 

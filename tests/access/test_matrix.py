@@ -42,6 +42,7 @@ from urllib.parse import unquote
 
 import httpx
 import pytest
+from dandischema.consts import DANDI_SCHEMA_VERSION
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -64,7 +65,7 @@ STATES = ("open", "embargoed")
 UNCHECKED = {"/api/openapi.json", "/swagger/", "/docs/oauth2-redirect", "/redoc/", "/static"}
 UNCHECKED |= {"/api/docs/swagger/"}
 API_PREFIXES = ("/api/", "/server-info", "/storage/", "/bucket/", "/dandi-dandisets/")
-API_PREFIXES += ("/.well-known/",)
+API_PREFIXES += ("/.well-known/", "/context/")
 API_PREFIXES += ("/oauth/token", "/oauth/revoke", "/oauth/introspect", "/oauth/userinfo")
 API_PREFIXES += ("/oauth/jwks",)
 # The application the OAuth rows sign people in to (untrusted: people are asked).
@@ -295,6 +296,8 @@ TABLE: tuple[Row, ...] = (
     Row("GET", "/oai", PUBLIC, body=lambda w, r, t: {"params": {"verb": "Identify"}}),
     Row("POST", "/oai", PUBLIC, body=lambda w, r, t: {"data": {"verb": "ListSets"}}),
     Row("GET", "/sitemap.xml", PUBLIC),
+    # Linked data: the JSON-LD context of the metadata, the same for everyone.
+    Row("GET", "/context/dandi-{schema_version}.jsonld", PUBLIC),
     Row("GET", "/api/audit/events/asset", ADMIN),
     # -- API: Dandisets -----------------------------------------------------------------
     Row("GET", "/api/dandisets/", KEYED),
@@ -365,6 +368,7 @@ TABLE: tuple[Row, ...] = (
         fresh="dandiset",
     ),
     Row("GET", V + "/info/", **READ),
+    Row("GET", V + "/croissant/", **READ),
     # -- API: assets and their bytes ----------------------------------------------------
     Row("GET", V + "/assets/", **READ),
     Row("POST", V + "/assets/", **CHANGE, body=new_asset_body),
@@ -565,6 +569,7 @@ class Target:
             "slug": "upload",
             "user_id": str(self.uid),
             "request_id": self.r,
+            "schema_version": DANDI_SCHEMA_VERSION,
         }
 
 

@@ -16,7 +16,14 @@ from dandi_archive.integrity.verify import iter_manifest_assets
 from ..helpers import dandi_etag, publish, settings_env, valid_dandiset
 
 FILES = {"sub-1/a.txt": b"alpha", "sub-2/b.txt": b"beta" * 1000, "c.txt": b"gamma"}
-NAMES = ["assets.jsonld", "assets.yaml", "collection.jsonld", "dandiset.jsonld", "dandiset.yaml"]
+NAMES = [
+    "assets.jsonld",
+    "assets.yaml",
+    "collection.jsonld",
+    "dandiset.jsonld",
+    "dandiset.ttl",
+    "dandiset.yaml",
+]
 
 
 def read(store, key: str) -> bytes:
@@ -126,4 +133,4 @@ def test_rebuild_command_rewrites_missing_manifests(api):
         env=settings_env(api.archive.settings),
     )
     assert result.exit_code == 0, result.output
-    assert len(list(store.list_keys(f"dandisets/{dandiset}/{version}/"))) == 5
+    assert len(list(store.list_keys(f"dandisets/{dandiset}/{version}/"))) == len(NAMES)

@@ -15,6 +15,7 @@ MANIFESTS = [
     "assets.yaml",
     "collection.jsonld",
     "dandiset.jsonld",
+    "dandiset.ttl",
     "dandiset.yaml",
 ]
 

@@ -66,7 +66,9 @@ def test_every_page_renders_with_this_instances_values(site):
     assert f"dandi download {WEB}/dandiset/000001/draft" in html.unescape(download)
     assert f"{WEB}/api/dandisets/000001/versions/draft/assets/" in html.unescape(download)
     index = text_of(site.get("/handbook/").text)
-    assert f"{WEB}/dandi-dandisets" in index and "spdx:CC-BY-4.0" in index and "spdx:CC0-1.0" in index
+    assert (
+        f"{WEB}/dandi-dandisets" in index and "spdx:CC-BY-4.0" in index and "spdx:CC0-1.0" in index
+    )
     assert f'href="mailto:{SUPPORT}"' in site.get("/handbook/help").text
 
 

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
+from dandi_archive.api import linked
 from dandi_archive.api.deps import ArchiveDep, SessionDep, UserDep
 from dandi_archive.api.pagination import Page, PageParams, page_params, paginated
 from dandi_archive.api.schemas import AssetOut, AssetValidation, AssetWrite, PathAsset, PathEntryOut
@@ -177,11 +178,21 @@ def add_read_routes(target: APIRouter, locate: Callable[..., Found], names: Read
     # ``Depends`` as a default, not in ``Annotated``: these functions are local, and the
     # module's postponed annotations are resolved in its globals, where ``locate`` is not.
 
-    @target.get("/{asset_id}/", summary="Full metadata of an asset", name=names.metadata)
+    @target.get(
+        "/{asset_id}/",
+        summary="Full metadata of an asset",
+        name=names.metadata,
+        responses=linked.RESPONSES,
+    )
     def metadata(
-        archive: ArchiveDep, session: SessionDep, found: Found = Depends(locate)
+        request: Request,
+        response: Response,
+        archive: ArchiveDep,
+        session: SessionDep,
+        found: Found = Depends(locate),
     ) -> dict[str, Any]:
-        return full_metadata(archive, session, found.asset, found.embargoed)
+        document = full_metadata(archive, session, found.asset, found.embargoed)
+        return linked.negotiated(request, response, archive, document)  # type: ignore[return-value]
 
     @target.api_route(
         "/{asset_id}/info/",

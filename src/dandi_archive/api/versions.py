@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dandi_archive.api import linked
 from dandi_archive.api.dandisets import active_uploads
 from dandi_archive.api.deps import ArchiveDep, SessionDep, UserDep
 from dandi_archive.api.pagination import Page, PageParams, page_params, paginated
@@ -26,6 +27,7 @@ from dandi_archive.dandisets.dandisets import get_readable_dandiset
 from dandi_archive.dandisets.folders import version_totals
 from dandi_archive.db.models import Dandiset, User, Version
 from dandi_archive.errors import MethodNotAllowed
+from dandi_archive.harvest import croissant
 from dandi_archive.publishing import publish, withdraw
 
 router = APIRouter(prefix="/api/dandisets/{dandiset_id}/versions", tags=["versions"])
@@ -75,12 +77,34 @@ def list_versions(
     return paginated(request, params, count, results, params.offset + len(results) < count)
 
 
-@router.get("/{version}/", summary="Metadata of a version (as stored, computed fields included)")
+@router.get(
+    "/{version}/",
+    summary="Metadata of a version (as stored, computed fields included)",
+    responses=linked.RESPONSES,
+)
 def get_version_metadata(
-    session: SessionDep, user: UserDep, dandiset_id: str, version: str
+    request: Request,
+    response: Response,
+    archive: ArchiveDep,
+    session: SessionDep,
+    user: UserDep,
+    dandiset_id: str,
+    version: str,
 ) -> dict[str, Any]:
     _, found = service.get_readable_version(session, user, dandiset_id, version)
-    return found.metadata_
+    return linked.negotiated(request, response, archive, found.metadata_)  # type: ignore[return-value]
+
+
+@router.get(
+    "/{version}/croissant/",
+    summary="The version as a Croissant 1.0 dataset (JSON-LD for machine-learning tools)",
+    response_class=linked.JSONLDResponse,
+)
+def get_croissant(
+    archive: ArchiveDep, session: SessionDep, user: UserDep, dandiset_id: str, version: str
+) -> linked.JSONLDResponse:
+    _, found = service.get_readable_version(session, user, dandiset_id, version)
+    return linked.JSONLDResponse(croissant.croissant(archive, session, found))
 
 
 @router.put("/{version}/", response_model=VersionInfo, summary="Change the draft's metadata")

@@ -21,7 +21,7 @@ from dandi_archive.db.models import (
     Zarr,
     ZarrStatus,
 )
-from dandi_archive.integrity import fixity
+from dandi_archive.integrity import fixity, inventory
 from dandi_archive.mail import outbox
 from dandi_archive.tasks.registry import job
 from dandi_archive.zarr import ingest as zarr_ingest
@@ -34,18 +34,26 @@ if TYPE_CHECKING:
 def periodic_jobs(settings: Settings) -> dict[str, tuple[float, dict[str, Any]]]:
     """Jobs run on a schedule: name -> (interval in seconds, keyword arguments)."""
     sweep_every = settings.sweep_interval_seconds
+    inventory_every = settings.inventory_interval_seconds
     return {
         # Only work that waited long enough to be lost, not work still in a queue.
         "sweep": (sweep_every, {"min_age_seconds": 2 * sweep_every}),
         "check_fixity": (settings.fixity_interval_seconds, {}),
         # Warnings before an embargo ends, and lifting it on its end date (embargo/).
         "lift_ended_embargoes": (settings.embargo_check_interval_seconds, {}),
+        # The bucket's own listing (S3 Inventory's format), unless turned off.
+        **({"write_inventory": (inventory_every, {})} if inventory_every > 0 else {}),
     }
 
 
 @job
 def check_fixity(archive: Archive) -> None:
     fixity.run_batch(archive)
+
+
+@job
+def write_inventory(archive: Archive) -> None:
+    inventory.write(archive.store, archive.settings)
 
 
 @job

@@ -1,12 +1,14 @@
 """Manifests: the bucket describes itself under ``dandisets/{NNNNNN}/{version}/``.
 
-For every published version (once) and for the draft (after each change), five files
+For every published version (once) and for the draft (after each change), six files
 with the same content and formats as dandiarchive.org:
 
 * ``dandiset.jsonld``, ``dandiset.yaml`` — the version's metadata;
 * ``assets.jsonld``, ``assets.yaml`` — every asset's full metadata (with its
   ``contentUrl`` in the bucket and its digests), ordered by path;
-* ``collection.jsonld`` — the version as a ``prov:Collection`` of its assets.
+* ``collection.jsonld`` — the version as a ``prov:Collection`` of its assets;
+* ``dandiset.ttl`` — the version's metadata as RDF (Turtle), the graph the API answers
+  ``Accept: text/turtle`` with (``dandisets.linked``).
 
 With them, anyone with read access to the bucket can fetch and verify a whole
 Dandiset without the API. Asset lists are streamed into temporary files and stored
@@ -29,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dandi_archive.assets.assets import documents
+from dandi_archive.dandisets import linked
 from dandi_archive.db.models import Asset, EmbargoStatus, Version, VersionAsset
 
 if TYPE_CHECKING:
@@ -39,6 +42,7 @@ log = logging.getLogger(__name__)
 YAML_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 JSON_TYPE = "application/ld+json"
 YAML_TYPE = "application/x-yaml"
+CONTENT_TYPES = {"jsonld": JSON_TYPE, "yaml": YAML_TYPE, "ttl": linked.TURTLE}
 
 
 def manifest_prefix(identifier: str, version: str) -> str:
@@ -94,6 +98,7 @@ def write_manifests(archive: Archive, version_id: int) -> None:
                     "assets.jsonld",
                     "assets.yaml",
                     "collection.jsonld",
+                    "dandiset.ttl",
                 )
             }
             try:
@@ -101,7 +106,7 @@ def write_manifests(archive: Archive, version_id: int) -> None:
                 for handle in files.values():
                     handle.close()
                 for name, handle in files.items():
-                    content_type = YAML_TYPE if name.endswith(".yaml") else JSON_TYPE
+                    content_type = CONTENT_TYPES[name.rpartition(".")[2]]
                     archive.store.put_file(prefix + name, Path(handle.name), content_type)
             finally:
                 for handle in files.values():
@@ -119,6 +124,7 @@ def _write_all(
     metadata = version.metadata_
     files["dandiset.jsonld"].write(json.dumps(metadata, ensure_ascii=False, separators=(",", ":")))
     files["dandiset.yaml"].write(to_yaml(metadata))
+    files["dandiset.ttl"].write(turtle(archive, version))
     assets_json, assets_yaml, collection = (
         files["assets.jsonld"],
         files["assets.yaml"],
@@ -140,6 +146,14 @@ def _write_all(
     collection.write("]}")
     if assets_yaml.tell() == 0:
         assets_yaml.write("[]\n")
+
+
+def turtle(archive: Archive, version: Version) -> str:
+    """The version's metadata as Turtle, with relative IRIs resolved as the API does."""
+    settings = archive.settings
+    base = f"{settings.public_url}/api/dandisets/{version.dandiset.identifier}/versions/"
+    graph = linked.graph(archive, version.metadata_, f"{base}{version.version}/")
+    return graph.serialize(format="turtle")
 
 
 def _yaml_list_item(document: dict[str, Any]) -> str:

@@ -36,6 +36,10 @@ MAX_PUT_SIZE = 5 * 2**30
 class BlobStore(Protocol):
     """The bucket: a flat namespace of keys, with multipart uploads."""
 
+    @property
+    def bucket_name(self) -> str:
+        """The bucket's name (S3's, or the one the folder store's URLs carry)."""
+
     def create_multipart_upload(self, key: str, *, embargoed: bool) -> str:
         """Start a multipart upload to ``key`` and return its upload id."""
 
@@ -62,9 +66,11 @@ class BlobStore(Protocol):
     def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
         """Write a small object in one go; readers see the old or the new one, never half."""
 
-    def put_file(self, key: str, path: Path, content_type: str) -> None:
+    def put_file(self, key: str, path: Path, content_type: str, *, private: bool = False) -> None:
         """Store a local file (streamed, any size) under ``key``, replacing it atomically.
-        The file may be moved rather than copied."""
+        The file may be moved rather than copied. ``private``: never readable without a
+        signed URL (on S3, tagged like an embargoed object; the folder store serves only
+        the prefixes ``access.bucket`` knows)."""
 
     def delete(self, key: str) -> None:
         """Remove an object (no error if absent)."""

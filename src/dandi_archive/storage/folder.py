@@ -217,7 +217,7 @@ class FolderStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         _write_atomically(path, data, self.staging, etag=hashlib.md5(data).hexdigest())
 
-    def put_file(self, key: str, path: Path, content_type: str) -> None:
+    def put_file(self, key: str, path: Path, content_type: str, *, private: bool = False) -> None:
         target = self.path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         _set_etag(path, _md5_of_file(path))

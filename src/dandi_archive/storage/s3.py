@@ -79,6 +79,10 @@ class S3Store:
             ),
         )
 
+    @property
+    def bucket_name(self) -> str:
+        return self.bucket
+
     def ensure_bucket(self) -> None:
         """Create the bucket if it does not exist (for tests and fresh installs), with
         the archive's bucket policy."""
@@ -243,12 +247,13 @@ class S3Store:
         # A PUT replaces an object atomically: readers get the old or the new one.
         self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
 
-    def put_file(self, key: str, path: Path, content_type: str) -> None:
+    def put_file(self, key: str, path: Path, content_type: str, *, private: bool = False) -> None:
         # upload_file streams from disk, in parts for large files; S3 swaps the object
         # in only once the whole upload completes.
-        self.client.upload_file(
-            str(path), self.bucket, key, ExtraArgs={"ContentType": content_type}
-        )
+        extra = {"ContentType": content_type}
+        if private:  # the bucket policy refuses anonymous reads of tagged objects
+            extra["Tagging"] = EMBARGO_TAGGING
+        self.client.upload_file(str(path), self.bucket, key, ExtraArgs=extra)
         path.unlink()
 
     def delete(self, key: str) -> None:

@@ -21,6 +21,7 @@ API_PREFIXES = (
     "/swagger",
     "/redoc",
     "/.well-known/",
+    "/context/",  # JSON-LD contexts (api.linked)
     # The OAuth provider's machine endpoints (its authorization endpoint is a page).
     "/oauth/token",
     "/oauth/revoke",
