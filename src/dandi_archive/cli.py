@@ -461,10 +461,14 @@ def transfer(
 ) -> None:
     """Copy the embedded archive in --data-dir (SQLite and the bucket folder) to
     PostgreSQL and S3. Run it again to resume an interrupted transfer."""
+    from botocore.exceptions import BotoCoreError, ClientError
+    from sqlalchemy.exc import SQLAlchemyError
+
     from dandi_archive.archive import build_store
     from dandi_archive.db.migrate import upgrade
     from dandi_archive.db.session import Database
     from dandi_archive.errors import ArchiveError
+    from dandi_archive.preflight import first_line
     from dandi_archive.storage.folder import FolderStore
     from dandi_archive.storage.s3 import S3Store
     from dandi_archive.transfer.run import Source, Target, source_identity
@@ -506,6 +510,11 @@ def transfer(
         )
     except ArchiveError as exc:
         raise click.ClickException(exc.message) from None
+    except (BotoCoreError, ClientError, SQLAlchemyError) as exc:
+        # The target went away mid-copy: what was copied stays; the next run goes on.
+        raise click.ClickException(
+            f"The transfer stopped: {first_line(exc)}. Run the command again to resume."
+        ) from None
     finally:
         source_db.dispose()
         target_db.dispose()

@@ -472,3 +472,20 @@ def test_an_object_whose_bytes_changed_on_disk_is_not_copied(
     assert again.exit_code == 0, again.output
     assert "Objects: 1 copied" in again.output
     assert b"".join(store.iter_bytes(blob)) == OPEN_FILES["sub-1/a.txt"]
+
+
+def test_an_unreachable_target_or_missing_source_is_one_clear_line(
+    api, world, moto_endpoint, bucket, tmp_path
+):
+    from ..conftest import free_port
+
+    nowhere = f"postgresql+psycopg://dandi@127.0.0.1:{free_port()}/dandi"
+    result = run_cli(api, nowhere, moto_endpoint, bucket)
+    assert result.exit_code != 0 and "Cannot reach the database" in result.output
+    assert "Traceback" not in result.output
+    empty = tmp_path / "nothing-here"
+    result = CliRunner().invoke(
+        main,
+        ["transfer", "--data-dir", str(empty), "--to-database", nowhere, "--to-s3-bucket", bucket],
+    )
+    assert result.exit_code != 0 and "No embedded archive in" in result.output
