@@ -82,7 +82,7 @@ def copy_rows(
                 rows = [_rewritten(table, row, rewrite) for row in rows]
                 _write_batch(target, table, rows, count)
                 progress(table.name, len(rows))
-            _check_no_extra_rows(read, target, table, count)
+            _check_no_extra_rows(read, target, table)
     if target.engine.dialect.name == "postgresql":
         advance_sequences(target)
     return counts
@@ -90,7 +90,8 @@ def copy_rows(
 
 def _batches(read: Connection, table: Table, size: int) -> Iterator[list[dict[str, Any]]]:
     # Rows that refer to a row of their own table (a frozen Zarr to its live one) come
-    # after those that do not, so the row referred to is always written first.
+    # after those that do not, so the row referred to is always written first (the
+    # archive's only such reference is one level deep: frozen Zarrs name live ones).
     self_refs = [fk.parent for fk in table.foreign_keys if fk.column.table is table]
     order = [case((c.is_(None), 0), else_=1) for c in self_refs]
     query = _select(table).order_by(*order, *table.primary_key.columns)
@@ -120,6 +121,7 @@ def _decoded(table: Table, row: Any) -> dict[str, Any]:
 
 
 def _insert(table: Table) -> Any:
+    """INSERT of ``table`` whose JSON columns take None as SQL NULL (see JSON_EXACT)."""
     return table.insert().values(
         {c.key: bindparam(c.key, type_=JSON_EXACT) for c in _json_columns(table)}
     )
@@ -171,7 +173,9 @@ def _write_batch(
     count.present += len(rows) - len(missing)
 
 
-def _check_no_extra_rows(read: Connection, target: Database, table: Table, count: TableCount):
+def _check_no_extra_rows(read: Connection, target: Database, table: Table) -> None:
+    """Once a table is copied the target holds exactly the source's rows: a row only
+    the target has was not written by this transfer."""
     with target.engine.connect() as conn:
         held = conn.scalar(select(func.count()).select_from(table)) or 0
     expected = read.scalar(select(func.count()).select_from(table)) or 0
