@@ -554,7 +554,7 @@ class _TransferBars:
         )
 
     def objects(self, outcome: Any) -> None:
-        self._bar.update(outcome.size)
+        self._bar.update(outcome.read)
         if outcome.problem:
             self._bar.write(outcome.problem)
 

@@ -232,6 +232,7 @@ def test_the_new_instance_serves_the_same_archive(
     result = run_cli(api, target_url, moto_endpoint, bucket, "--create-bucket")
     assert result.exit_code == 0, result.output
     assert "Done." in result.output
+    assert "  users " in result.output  # the report's rows per table
     settings = target_settings(tmp_path / "new", target_url, moto_endpoint, bucket)
     new = open_target(settings)
     keys = [world["owner"], world["other"], world["admin"]]

@@ -22,7 +22,7 @@ import hashlib
 import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from botocore.exceptions import ClientError
@@ -51,9 +51,15 @@ class Outcome:
     """What became of one object: copied, or already there; a problem if neither."""
 
     key: str
-    size: int
+    size: int  # in the bucket
     copied: bool = False
     problem: str | None = None
+    source_size: int | None = None  # in the folder, if not the same (a rewritten document)
+
+    @property
+    def read(self) -> int:
+        """Bytes of the folder store this object stands for (what progress counts)."""
+        return self.size if self.source_size is None else self.source_size
 
 
 @dataclass
@@ -221,13 +227,13 @@ class _Copier:
             size = path.stat().st_size
             md5 = _md5_of(path)
             if there is not None and there.size == size and there.etag == md5:
-                return Outcome(info.key, size)
+                return Outcome(info.key, size, source_size=info.size)
             suffix = Path(info.key).suffix
             content_type = DOCUMENT_TYPES.get(suffix, DEFAULT_TYPE)
             etag = self.target.put_exact(
                 info.key, path, parts=None, content_type=content_type, embargoed=embargoed
             )
-        return self._verified(info.key, size, etag, md5)
+        return replace(self._verified(info.key, size, etag, md5), source_size=info.size)
 
     def _verified(self, key: str, size: int, etag: str, expected: str) -> Outcome:
         """The copy checked against what the archive recorded; removed if it differs."""
