@@ -558,6 +558,175 @@ def manifests_rebuild(dandiset: str | None, data_dir: Path) -> None:
 
 
 @main.command()
+@click.option(
+    "--to-database",
+    envvar="DANDI_ARCHIVE_DATABASE_URL",
+    required=True,
+    help="PostgreSQL URL of the new database (also DANDI_ARCHIVE_DATABASE_URL).",
+)
+@click.option(
+    "--to-s3-bucket",
+    envvar="DANDI_ARCHIVE_S3_BUCKET",
+    required=True,
+    help="The new S3 bucket (also DANDI_ARCHIVE_S3_BUCKET); credentials and region "
+    "come from DANDI_ARCHIVE_S3_* as for `serve`.",
+)
+@click.option(
+    "--to-s3-endpoint-url",
+    envvar="DANDI_ARCHIVE_S3_ENDPOINT_URL",
+    default=None,
+    help="An S3-compatible service (also DANDI_ARCHIVE_S3_ENDPOINT_URL); unset: AWS.",
+)
+@click.option(
+    "--create-bucket", is_flag=True, help="Create the bucket (with the archive's policy)."
+)
+@click.option(
+    "--jobs", type=click.IntRange(1, 64), default=8, show_default=True, help="Objects at once."
+)
+@data_dir_option
+def transfer(
+    to_database: str,
+    to_s3_bucket: str,
+    to_s3_endpoint_url: str | None,
+    create_bucket: bool,
+    jobs: int,
+    data_dir: Path,
+) -> None:
+    """Copy the embedded archive in --data-dir (SQLite and the bucket folder) to
+    PostgreSQL and S3. Run it again to resume an interrupted transfer."""
+    from botocore.exceptions import BotoCoreError, ClientError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from dandi_archive.archive import build_store
+    from dandi_archive.db.migrate import upgrade
+    from dandi_archive.db.session import Database
+    from dandi_archive.errors import ArchiveError
+    from dandi_archive.preflight import first_line
+    from dandi_archive.storage.folder import FolderStore
+    from dandi_archive.storage.s3 import S3Store
+    from dandi_archive.transfer.run import Source, Target, source_identity
+    from dandi_archive.transfer.run import transfer as run_transfer
+
+    settings = load_settings(data_dir=data_dir)
+    source = settings.model_copy(update={"database_url": None, "s3_bucket": None})
+    target = load_settings(
+        data_dir=data_dir,
+        database_url=to_database,
+        s3_bucket=to_s3_bucket,
+        s3_endpoint_url=to_s3_endpoint_url,
+    )
+    if target.uses_sqlite:
+        raise click.UsageError("--to-database must be a PostgreSQL URL (postgresql+psycopg://...).")
+    if not (source.data_dir / "archive.sqlite3").is_file():
+        raise click.ClickException(
+            f"No embedded archive in {source.data_dir.resolve()} (no archive.sqlite3); "
+            "set --data-dir or DANDI_ARCHIVE_DATA_DIR."
+        )
+    ready(target)
+    upgrade(source.sqlalchemy_url)  # both at the same head: the same tables to copy
+    upgrade(target.sqlalchemy_url)
+    folder, bucket = build_store(source), build_store(target)
+    assert isinstance(folder, FolderStore) and isinstance(bucket, S3Store)
+    if create_bucket:
+        bucket.ensure_bucket()
+    if problem := bucket.problem():
+        hint = " (--create-bucket makes it)" if "does not exist" in problem else ""
+        raise click.ClickException(f"S3 bucket {to_s3_bucket}: {problem}{hint}.")
+    source_db, target_db = Database(source.sqlalchemy_url), Database(target.sqlalchemy_url)
+    try:
+        report = run_transfer(
+            Source(source_db, folder, source_identity(source.signing_key)),
+            Target(target_db, bucket),
+            tmp_dir=source.data_dir / "tmp",
+            jobs=jobs,
+            progress=_TransferBars(),
+        )
+    except ArchiveError as exc:
+        raise click.ClickException(exc.message) from None
+    except (BotoCoreError, ClientError, SQLAlchemyError) as exc:
+        # The target went away mid-copy: what was copied stays; the next run goes on.
+        raise click.ClickException(
+            f"The transfer stopped: {first_line(exc)}. Run the command again to resume."
+        ) from None
+    finally:
+        source_db.dispose()
+        target_db.dispose()
+    _print_transfer_report(report, bucket)
+    if not report.complete:
+        raise click.ClickException(
+            f"{len(report.objects.problems)} object(s) not copied; fix them and run again."
+        )
+
+
+class _TransferBars:
+    """tqdm bars of a transfer: one per table, then one for the objects (bytes)."""
+
+    def __init__(self) -> None:
+        self._totals: dict[str, int] = {}
+        self._bar: Any = None
+        self._table: str | None = None
+
+    def rows_started(self, totals: dict[str, int]) -> None:
+        self._totals = totals
+
+    def rows(self, table: str, n: int) -> None:
+        from tqdm import tqdm
+
+        if table != self._table:
+            self._close()
+            self._table = table
+            self._bar = tqdm(total=self._totals.get(table), desc=table, unit=" rows", leave=False)
+        self._bar.update(n)
+
+    def objects_started(self, count: int, size: int) -> None:
+        from tqdm import tqdm
+
+        self._close()
+        self._bar = tqdm(
+            total=size, desc=f"{count} objects", unit="B", unit_scale=True, unit_divisor=1024
+        )
+
+    def objects(self, outcome: Any) -> None:
+        self._bar.update(outcome.read)
+        if outcome.problem:
+            self._bar.write(outcome.problem)
+
+    def _close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def _print_transfer_report(report: Any, bucket: Any) -> None:
+    if report.rows_already_copied:
+        click.echo("Rows: copied by an earlier run.")
+    else:
+        click.echo("Rows (copied, already there):")
+        for table, count in report.rows.items():
+            if count.copied or count.present:
+                click.echo(f"  {table:<28} {count.copied:>10} {count.present:>10}")
+    objects = report.objects
+    click.echo(
+        f"Objects: {objects.copied} copied ({objects.bytes_copied} bytes), "
+        f"{objects.present} already there ({objects.bytes_present} bytes), "
+        f"{len(objects.problems)} problem(s)."
+    )
+    for problem in objects.problems:
+        click.echo(f"  {problem}")
+    click.echo(f"Time: {report.seconds:.1f} s.")
+    if problem := bucket.policy_problem():
+        click.echo(
+            f"Bucket policy: {problem}; set it with `dandi-archive bucket policy --apply` "
+            "(embargoed objects are tagged, open ones are read through it)."
+        )
+    if report.complete:
+        click.echo(
+            "Done. Check the new instance with `dandi-archive check` and "
+            "`dandi-archive manifests verify`, with its settings."
+        )
+
+
+@main.command()
 @click.option("--no-objects", is_flag=True, help="Skip asking the bucket for every blob.")
 @data_dir_option
 def check(no_objects: bool, data_dir: Path) -> None:

@@ -280,3 +280,48 @@ def test_hostile_complete_multipart_xml_is_a_400(api, body):
     assert r.status_code == 200, r.text
     r = api.post(f"/api/uploads/{init['upload_id']}/validate/", key)
     assert r.status_code == 200, r.text
+
+
+def test_s3_copies_are_tagged_as_the_folder_store_refuses(api, bucket):
+    """``dandi-archive transfer`` tags what the folder store keeps from anonymous readers
+    (embargoed objects, and what the archive does not know), as S3 uploads are tagged;
+    a blob that failed fixity keeps its Dandiset's mark."""
+    from sqlalchemy import select
+
+    from dandi_archive.access.bucket import tagged_embargoed
+    from dandi_archive.db.models import Upload
+
+    owner = api.make_user("uploader@example.org")
+    secret = api.create_dandiset(owner, name="Pending secret", embargo="true")
+    public = api.create_dandiset(owner, name="Pending open")
+    for dandiset, data in ((secret, b"pending secret"), (public, b"pending open")):
+        r = api.post(
+            "/api/uploads/initialize/",
+            owner,
+            json={
+                "contentSize": len(data),
+                "digest": {"algorithm": "dandi:dandi-etag", "value": dandi_etag(data)},
+                "dandiset": dandiset,
+            },
+        )
+        assert r.status_code == 200, r.text
+    with api.archive.db.session() as session:
+        pending = {
+            int(d): key for d, key in session.execute(select(Upload.dandiset_id, Upload.key))
+        }
+        tagged = {name: tagged_embargoed(session, key) for name, key in bucket.items()}
+        tagged["pending embargoed upload"] = tagged_embargoed(session, pending[int(secret)])
+        tagged["pending open upload"] = tagged_embargoed(session, pending[int(public)])
+        tagged["unowned"] = tagged_embargoed(session, "blobs/abc/def/abcdef-not-ours")
+        tagged["unknown prefix"] = tagged_embargoed(session, "elsewhere/file")
+    assert tagged == {
+        "embargoed blob": True,
+        "embargoed zarr": True,
+        "fixity-failed blob": False,
+        "open blob": False,
+        "open zarr": False,
+        "pending embargoed upload": True,
+        "pending open upload": False,
+        "unowned": True,
+        "unknown prefix": True,
+    }

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dandi_archive.db.models import AssetBlob, Dandiset, EmbargoStatus, Zarr
+from dandi_archive.db.models import AssetBlob, Dandiset, EmbargoStatus, Upload, Zarr
 from dandi_archive.paths import relative_path_problem
 
 MAX_KEY_BYTES = 1024  # S3's limit
@@ -76,6 +76,27 @@ def read_refusal(session: Session, key: str, *, signed: bool) -> Refusal | None:
     if rule is None or not rest:
         return NO_SUCH_KEY
     return rule(session, rest, signed)
+
+
+def tagged_embargoed(session: Session, key: str) -> bool:
+    """Whether an S3 copy of the folder store's object at ``key`` must carry the
+    ``embargoed=true`` tag, which the bucket policy keeps from anonymous readers.
+
+    What the folder store refuses as embargoed is tagged, as its uploads would have
+    been on S3. A blob that failed fixity keeps its Dandiset's mark (fixity may pass
+    again; S3 has no "refused to all"). A blob key of an upload not yet validated is
+    tagged as that upload is; anything else the archive does not know stays private.
+    """
+    refusal = read_refusal(session, key, signed=False)
+    if refusal is None:
+        return False
+    if refusal is FIXITY_FAILED:
+        marks = session.scalars(select(AssetBlob.embargoed).where(AssetBlob.key == key)).all()
+        return all(marks)
+    if refusal is NO_SUCH_KEY:
+        upload = session.scalars(select(Upload.embargoed).where(Upload.key == key)).first()
+        return True if upload is None else upload
+    return True
 
 
 def _blob(session: Session, rest: str, signed: bool) -> Refusal | None:

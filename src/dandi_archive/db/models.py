@@ -757,3 +757,19 @@ class OutgoingMail(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     sent: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class Transfer(Base):
+    """A copy of an embedded archive into this database (``dandi-archive transfer``).
+
+    ``source`` identifies the archive copied from, so that an interrupted transfer
+    resumes here while any other archive's data is refused; the times say how far it
+    got (rows all copied, then every object too).
+    """
+
+    __tablename__ = "transfers"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    started: Mapped[datetime] = mapped_column(default=utcnow)
+    rows_copied: Mapped[datetime | None] = mapped_column()
+    finished: Mapped[datetime | None] = mapped_column()

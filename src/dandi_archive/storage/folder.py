@@ -274,11 +274,16 @@ class FolderStore:
     def public_url(self, key: str) -> str:
         return f"{self.base_url}/{self.bucket_name}/{quote(key)}"
 
+    def url_prefixes(self) -> tuple[str, ...]:
+        """Every spelling of this store's object URLs before the key: ``public_url``'s
+        and the older ``/bucket/`` one."""
+        return (f"{self.base_url}/{self.bucket_name}/", f"{self.base_url}/bucket/")
+
     def key_for_url(self, url: str) -> str | None:
         """The key an object URL names, in either spelling (URLs written before the
         bucket name was part of them stay valid, e.g. in published metadata)."""
         address = url.partition("?")[0]
-        for prefix in (f"{self.base_url}/{self.bucket_name}/", f"{self.base_url}/bucket/"):
+        for prefix in self.url_prefixes():
             if address.startswith(prefix):
                 return unquote(address[len(prefix) :])
         return None
