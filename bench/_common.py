@@ -91,7 +91,10 @@ def http_json(
 class Server:
     """A ``dandi-archive serve`` process on a free loopback port, stopped on exit."""
 
-    def __init__(self, data_dir: Path, env: Mapping[str, str], log_path: Path) -> None:
+    def __init__(
+        self, data_dir: Path, env: Mapping[str, str], log_path: Path, workers: int = 1
+    ) -> None:
+        self.workers = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
@@ -112,6 +115,8 @@ class Server:
             str(self.port),
             "--data-dir",
             str(self.data_dir),
+            "--workers",
+            str(self.workers),
         ]
         self.process = subprocess.Popen(
             cmd, env=self.env, stdout=self._log, stderr=subprocess.STDOUT

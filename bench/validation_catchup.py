@@ -58,11 +58,11 @@ DANDISET = {
 }
 
 
-def api_key(settings: Settings) -> str:
+def api_key(settings: Settings, email: str = "bench@example.org") -> str:
     archive = build_archive(settings, run_jobs_in_process=True)
     try:
         with archive.db.session(write=True) as session:
-            user = users.create_user(session, "bench@example.org", name="Bench User", admin=True)
+            user = users.create_user(session, email, name="Bench User", admin=True)
             return users.get_or_create_api_key(session, user)
     finally:
         archive.close()

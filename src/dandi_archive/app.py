@@ -72,6 +72,7 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
             archive.jobs.submit("lift_ended_embargoes")
             archive.jobs.start_schedule(periodic_jobs(archive.settings))
         yield
+        archive.downloads.flush()  # the downloads this process counted since its last write
 
     app = FastAPI(
         title="DANDI Archive API",

@@ -445,6 +445,7 @@ TABLE: tuple[Row, ...] = (
     Row("GET", P + "/draft/edit", **PAGE_CHANGE, reviewer="no"),
     Row("POST", P + "/draft/edit", **PAGE_CHANGE, body=edit_form),
     Row("GET", P + "/owners", **PAGE_READ),
+    Row("GET", P + "/history", **PAGE_READ),
     Row("POST", P + "/owners", **PAGE_CHANGE, body=owners_form),
     # The owners' access panel (readers, requests, Unembargo) and "Request access".
     Row("GET", P + "/access", **PAGE_CHANGE, reviewer="no"),
@@ -716,7 +717,7 @@ def build_world(api: ApiClient, backend: str) -> World:
     w.refresh(everyone=True)  # API keys (a pending account has one, as after sign-up) and sign-ins
     w.oauth_app = register(api, "Matrix app", uris=(OAUTH_CALLBACK,))
     w.oauth_rp = relying_party(api, w.oauth_app)
-    for role in ("approved", "owner", "admin", "rejected"):  # the rejected one still may
+    for role in ("approved", "owner", "admin", "reviewer", "rejected"):  # rejected: still may
         _, _, token = sign_in_and_get_tokens(api, w.browsers[role], w.oauth_app)
         w.bearers[role] = token["access_token"]
     make_account(api, "visitor@example.org", name="Vic Visitor")

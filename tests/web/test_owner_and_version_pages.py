@@ -191,6 +191,7 @@ def test_pages_show_the_identifier_the_metadata_gives(api):
         f"/dandiset/{dandiset}/draft/files",
         f"/dandiset/{dandiset}/owners",
         f"/dandiset/{dandiset}/draft/edit",
+        f"/dandiset/{dandiset}/history",
         "/search?hide_empty=0",
     ):
         page = web.get(url).text

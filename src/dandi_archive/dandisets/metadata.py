@@ -306,15 +306,38 @@ def _format_errors(exc: Exception) -> list[dict[str, str]]:
 
 
 def _run_validation(metadata: dict[str, Any], schema_key: str) -> list[dict[str, str]]:
+    """Every problem at once: the JSON Schema's errors and the models' own, so fixing
+    what one reports never uncovers a second round from the other."""
     # JSON Schema validation is only local for the current schema version; older
     # documents are checked by the pydantic models alone (no network fetches).
     json_validation = metadata.get("schemaVersion") == DANDI_SCHEMA_VERSION
     try:
         validate(metadata, schema_key=schema_key, json_validation=json_validation)
+    except JsonschemaValidationError as exc:
+        errors = _format_errors(exc)
+        return errors + _model_errors_beyond(metadata, schema_key, errors)
     except (ValueError, jsonschema.exceptions.ValidationError) as exc:
         errors = _format_errors(exc)
         return errors or [{"field": "", "message": str(exc) or "invalid metadata"}]
     return []
+
+
+def _model_errors_beyond(
+    metadata: dict[str, Any], schema_key: str, found: list[dict[str, str]]
+) -> list[dict[str, str]]:
+    """The models' errors on fields the JSON Schema found nothing wrong with (their
+    checks across fields, such as a required contact person, are theirs alone)."""
+    try:
+        validate(metadata, schema_key=schema_key, json_validation=False)
+    except (ValueError, jsonschema.exceptions.ValidationError) as exc:
+        seen = {_field_key(e["field"]) for e in found}
+        return [e for e in _format_errors(exc) if _field_key(e["field"]) not in seen]
+    return []
+
+
+def _field_key(path: str) -> str:
+    # Pydantic names the chosen variant of a union in its paths (contributor.0.Person.name).
+    return ".".join(p for p in path.split(".") if p and not p[:1].isupper())
 
 
 def validate_version_metadata(metadata: dict[str, Any]) -> list[dict[str, str]]:

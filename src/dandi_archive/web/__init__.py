@@ -22,6 +22,7 @@ from dandi_archive.web import (
     errors,
     external_sign_in,
     handbook,
+    history_pages,
     oauth,
     owner,
     pages,
@@ -44,9 +45,10 @@ def install(app: FastAPI, archive: Archive) -> None:
         https_only=settings.webui_url.startswith("https://"),
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    # owner and embargo_pages first: their /dandiset/new, /dandiset/{id}/owners and
-    # /dandiset/{id}/access precede /dandiset/{id}/{version}.
-    modules = (owner, embargo_pages, pages, dandiset_pages, accounts, external_sign_in)
+    # owner, embargo_pages and history_pages first: their /dandiset/new,
+    # /dandiset/{id}/owners, …/access and …/history precede /dandiset/{id}/{version}.
+    modules = (owner, embargo_pages, history_pages, pages, dandiset_pages, accounts)
+    modules += (external_sign_in,)
     for module in (*modules, questionnaire, handbook, oauth, password_reset):
         app.include_router(module.router)
     errors.install(app)

@@ -21,6 +21,7 @@ from dandischema.models import Dandiset
 from jsonschema import Draft202012Validator, FormatChecker
 
 from dandi_archive.web.session import Form
+from dandi_archive.web.validation_text import plain
 
 # Top-level fields people edit, in display order ("name" is the title, edited apart).
 EDITABLE = (
@@ -285,13 +286,17 @@ def _attach_errors(tree: list[Field], errors: list[dict[str, str]]) -> list[str]
         if required:  # JSON Schema reports a missing field on its parent
             path = f"{path}.{required[1]}" if path else required[1]
             message = "This field is required."
+        else:
+            message = plain(path, message)
         parts = path.split(".") if path else []
         while parts and ".".join(parts) not in index:
             parts.pop()
         if parts:
-            index[".".join(parts)].errors.append(message)
-        else:
-            unplaced.append(f"{error.get('field') or 'metadata'}: {message}")
+            target = index[".".join(parts)].errors
+            if message not in target:  # the schema and the models may both report it
+                target.append(message)
+        elif (line := f"{error.get('field') or 'metadata'}: {message}") not in unplaced:
+            unplaced.append(line)
     return unplaced
 
 

@@ -31,7 +31,7 @@ from dandi_archive.db.models import (
     ZarrChange,
     ZarrStatus,
 )
-from dandi_archive.zarr import ngff, thumbnails
+from dandi_archive.zarr import ngff
 from dandi_archive.zarr import tree as zarr_tree
 
 if TYPE_CHECKING:
@@ -61,6 +61,8 @@ def ingest(archive: Archive, zarr_id: uuid.UUID) -> None:
         if zarr.ngff is None or any(ngff.is_metadata_path(p) for p in changed):
             zarr.ngff = ngff.inspect(archive.store, zarr.key_prefix)
         if changed and "multiscales" in zarr.ngff:
+            from dandi_archive.zarr import thumbnails  # numpy, Pillow: in the job only
+
             png = thumbnails.render(archive.store, zarr.key_prefix)
             thumbnail = base64.b64encode(png).decode() if png else None
             zarr.ngff = {**zarr.ngff, "thumbnail": thumbnail}

@@ -10,14 +10,17 @@ from __future__ import annotations
 import json
 import posixpath
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-import zarr
 from dandi_archive.storage.base import BlobStore
-from zarr.core.buffer import default_buffer_prototype
-from zarr.storage import MemoryStore
+
+# zarr (and numpy under it) is imported where an image is opened, in jobs: an API process
+# that never inspects a Zarr does not carry it (about 40 MiB of memory).
+if TYPE_CHECKING:
+    import zarr
+    from zarr.storage import MemoryStore
 
 METADATA_FILES = frozenset({"zarr.json", ".zattrs", ".zgroup", ".zarray", ".zmetadata"})
 NGFF_SUFFIXES = (".ome.zarr", ".ngff")
@@ -56,6 +59,8 @@ def open_image(store: BlobStore, prefix: str, objects: Iterable[str] = ()) -> za
     _fetch_levels(store, prefix, multiscales, zarr_format, docs)
     for key in objects:
         docs[key] = b"".join(store.iter_bytes(prefix + key))
+    import zarr
+
     return zarr.open_group(_memory_store(docs), mode="r", zarr_format=zarr_format)
 
 
@@ -137,6 +142,9 @@ def _fetch_levels(
 
 
 def _memory_store(docs: dict[str, bytes]) -> MemoryStore:
+    from zarr.core.buffer import default_buffer_prototype
+    from zarr.storage import MemoryStore
+
     buffer = default_buffer_prototype().buffer
     return MemoryStore({k: buffer.from_bytes(v) for k, v in docs.items()}, read_only=True)
 
