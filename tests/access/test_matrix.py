@@ -485,6 +485,13 @@ TABLE: tuple[Row, ...] = (
         body=form(message="May I?"),
     ),
     Row("GET", P + "/publish", **PAGE_CHANGE, reviewer="no"),
+    # Where "Publish now" leads: readers see how it went (never asked: back to the draft).
+    Row(
+        "GET",
+        P + "/publishing",
+        **PAGE_READ,
+        body=lambda w, r, t: {"params": {"version": "0.990101.0000"}},
+    ),
     Row(
         "POST",
         P + "/publish",
@@ -508,6 +515,7 @@ TABLE: tuple[Row, ...] = (
     Row("GET", "/password/reset", "pass pass pass pass pass pass"),
     Row("POST", "/password/reset", "pass pass pass pass pass pass", body=reset_form),
     Row("GET", "/account", "401 ok 401 ok ok ok"),
+    Row("GET", "/my-dandisets", "401 ok 401 ok ok ok"),
     Row("POST", "/account/api-key", "401 no 401 ok ok ok", after="keys"),
     Row("GET", "/admin/users", ADMIN),
     Row("POST", "/admin/users/{user_id}", ADMIN, body=form(action="approve")),

@@ -171,14 +171,18 @@ def test_newcomer_to_published_dandiset(server, browser, screenshot, tmp_path):
     page.get_by_label("I understand").check()
     page.get_by_label("Release notes").fill("First release")
     page.get_by_role("button", name="Publish now").click()
-    expect(page.get_by_text("Publishing started")).to_be_visible()
+    # "Publish now" leads to the new version (through a page that waits for it).
+    expect(page.get_by_text("Published: this is version")).to_be_visible(timeout=90_000)
+    expect(page.locator("#release-notes")).to_have_text("First release")
+    expect(page.get_by_text("Publish…")).to_have_count(0)
+    screenshot(page, "07a-published-by-owner")
 
     def published_version() -> str | None:
         versions = httpx.get(f"{base}/api/dandisets/{identifier}/versions/").json()["results"]
         return next((v["version"] for v in versions if v["version"] != "draft"), None)
 
-    wait_for(lambda: published_version() is not None, what="the published version")
     version = published_version()
+    assert version and page.url == f"{base}/dandiset/{identifier}/{version}"
 
     # -- the visitor reads the published landing page, copies the citation, downloads ----------
     visitor.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)

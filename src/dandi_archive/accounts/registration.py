@@ -114,6 +114,15 @@ def list_users(session: Session, actor: User | None, limit: int = 500) -> list[U
     )
 
 
+def get_user(session: Session, actor: User | None, user_id: int) -> User:
+    """One account, for an administrator deciding about it."""
+    require_admin(actor)
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"No user {user_id}.")
+    return user
+
+
 def list_usernames(session: Session, actor: User | None, *, approved_only: bool) -> list[str]:
     """Upstream's ``GET /api/users/``: every account's public name (upstream's GitHub
     login; ours is the username every other endpoint shows), sorted."""

@@ -80,6 +80,7 @@ def search(
         20, ge=1, description=f"Results per page (more are served as {service.MAX_PAGE_SIZE})"
     ),
     files: int = Query(3, ge=0, le=20, description="Matching files listed per Dandiset"),
+    empty: bool = Query(True, description="false: leave out Dandisets without files"),
 ) -> SearchOut:
     page_size = clamp_page_size(page_size, service.MAX_PAGE_SIZE)
     filters = {
@@ -97,6 +98,7 @@ def search(
         page=page,
         page_size=page_size,
         files_per_dandiset=files,
+        hide_empty=not empty,
     )
     result = service.search(session, user, query)
     following, previous = page_links(

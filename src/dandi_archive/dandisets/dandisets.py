@@ -299,6 +299,60 @@ def versions_for_listing(
     return drafts, published
 
 
+@dataclass
+class OwnedDandiset:
+    """One line of "My Dandisets": the draft's state and the newest published version."""
+
+    identifier: str
+    name: str
+    embargo_status: str
+    draft_status: str
+    published: str | None  # the newest published version, if any
+    file_count: int
+    size: int
+    modified: datetime
+
+
+MAX_OWNED = 1000
+
+
+def owned_dandisets(session: Session, user: User | None) -> list[OwnedDandiset]:
+    """The Dandisets ``user`` owns, embargoed and empty ones included, the most recently
+    modified first (at most ``MAX_OWNED``)."""
+    if user is None:
+        raise NotAuthenticated("Sign in to see your Dandisets.")
+    owned = list(
+        session.scalars(
+            select(Dandiset)
+            .join(DandisetOwner, DandisetOwner.dandiset_id == Dandiset.id)
+            .join(Version, (Version.dandiset_id == Dandiset.id) & (Version.version == "draft"))
+            .where(DandisetOwner.user_id == user.id)
+            .order_by(Version.modified.desc(), Dandiset.id.desc())
+            .limit(MAX_OWNED)
+        )
+    )
+    drafts, published = versions_for_listing(session, [d.id for d in owned])
+    totals = folders.version_totals(session, [v.id for v in drafts.values()])
+    rows = []
+    for dandiset in owned:
+        draft = drafts[dandiset.id]
+        newest = published.get(dandiset.id)
+        count, size = totals[draft.id]
+        rows.append(
+            OwnedDandiset(
+                identifier=dandiset.identifier,
+                name=draft.name,
+                embargo_status=dandiset.embargo_status.value,
+                draft_status=draft.status.value,
+                published=newest.version if newest else None,
+                file_count=count,
+                size=size,
+                modified=draft.modified,
+            )
+        )
+    return rows
+
+
 # -- delete and owners -------------------------------------------------------------------
 
 

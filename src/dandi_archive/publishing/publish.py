@@ -30,6 +30,7 @@ from dandi_archive.dandisets import dois
 from dandi_archive.dandisets import metadata as md
 from dandi_archive.dandisets.dandisets import get_dandiset
 from dandi_archive.dandisets.folders import version_totals
+from dandi_archive.dandisets.versions import VERSION_ID
 from dandi_archive.db.models import (
     Asset,
     AssetStatus,
@@ -41,7 +42,7 @@ from dandi_archive.db.models import (
     VersionAsset,
     VersionStatus,
 )
-from dandi_archive.errors import ArchiveError, BadRequest, Conflict, Locked
+from dandi_archive.errors import ArchiveError, BadRequest, Conflict, Locked, NotFound
 from dandi_archive.publishing.manifests import manifest_prefix
 from dandi_archive.zarr import freeze as zarr_freeze
 from dandi_archive.zarr import zarrs
@@ -82,7 +83,7 @@ def _check_publishable(session: Session, dandiset: Dandiset, draft: Version) -> 
         raise BadRequest(NOT_VALID)
     count, _ = version_totals(session, [draft.id])[draft.id]
     if count == 0:
-        raise BadRequest("An empty Dandiset cannot be published; upload files first.")
+        raise BadRequest("An empty Dandiset cannot be published: add files before publishing.")
     unfinished = zarrs.unfinished_zarrs(session, draft)
     if unfinished:
         raise Conflict(
@@ -102,6 +103,36 @@ def _check_publishable(session: Session, dandiset: Dandiset, draft: Version) -> 
         raise Conflict(
             f"{sum(statuses.values())} asset(s) are still being validated; try again shortly."
         )
+
+
+def publish_refusal(session: Session, dandiset: Dandiset, draft: Version) -> str | None:
+    """Why :func:`request_publish` would refuse this draft now, or None if it would not:
+    the same rule, so a page offers "Publish" exactly when publishing can succeed."""
+    try:
+        _check_publishable(session, dandiset, draft)
+    except ArchiveError as exc:
+        return exc.message
+    return None
+
+
+def publication_state(session: Session, dandiset: Dandiset, version: str) -> str:
+    """Where the publication of ``version`` (the id :func:`request_publish` gave) is:
+    "published" once the version exists, "publishing" while the job is still to make
+    it, else "refused" (the job found the draft unpublishable after all)."""
+    if version == "draft" or not VERSION_ID.match(version):
+        raise NotFound(f"{version!r} is not a published version's id (0.YYMMDD.HHMM).")
+    found = session.scalar(
+        select(Version.id).where(Version.dandiset_id == dandiset.id, Version.version == version)
+    )
+    if found is not None:
+        return "published"
+    draft = session.scalars(
+        select(Version).where(Version.dandiset_id == dandiset.id, Version.version == "draft")
+    ).one()
+    request = draft.publish_request or {}
+    if draft.status == VersionStatus.PUBLISHING and request.get("version") == version:
+        return "publishing"
+    return "refused"
 
 
 def request_publish(

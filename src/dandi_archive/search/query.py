@@ -77,6 +77,7 @@ class SearchQuery:
     page_size: int = 20
     files_per_dandiset: int = 3
     with_facets: bool = True  # facet counts cost a query per facet; lists may skip them
+    hide_empty: bool = False  # leave out Dandisets none of whose versions has a file
 
     def terms(self) -> list[str]:
         return words(self.text).split()[:MAX_TERMS]
@@ -98,6 +99,7 @@ class DandisetHit:
     modified: datetime
     file_count: int
     size: int
+    downloads: int
     rank: float
     species: list[str]
     license: list[str]
@@ -361,6 +363,7 @@ class _Shape:
     filters: tuple[str, ...]  # the facets with a selection
     sort: str
     with_facets: bool
+    hide_empty: bool
     viewer: str  # "public", "user" (sees their own embargoed Dandisets) or "admin"
 
 
@@ -423,6 +426,8 @@ def _candidates(shape: _Shape) -> CTE:
         else:
             stmt = stmt.where(*(engine.term_condition(n) for n in range(len(shape.terms))))
         stmt, rank = engine.with_rank(stmt, metadata_only)
+    if shape.hide_empty:
+        stmt = stmt.where(_has_files())
     columns = [
         Dandiset.id.label("id"),
         rank.label("rank"),
@@ -435,6 +440,17 @@ def _candidates(shape: _Shape) -> CTE:
         ),
     ]
     return stmt.with_only_columns(*columns).cte("candidates")
+
+
+def _has_files() -> Any:
+    """Some version of the Dandiset (a withdrawn one aside) holds a file."""
+    return exists().where(
+        Version.dandiset_id == Dandiset.id,
+        Version.withdrawn.is_(None),
+        Folder.version_id == Version.id,
+        Folder.path == "",
+        Folder.file_count > 0,
+    )
 
 
 def _sort_keys(sort: str) -> list[Any]:
@@ -651,6 +667,7 @@ def search(session: Session, user: User | None, query: SearchQuery) -> SearchRes
         filters=tuple(filters),
         sort=query.sort,
         with_facets=query.with_facets,
+        hide_empty=query.hide_empty,
         viewer=_viewer(user),
     )
     rows = session.execute(_statement(shape), _parameters(engine, query, terms, filters, user))
@@ -717,6 +734,7 @@ def _describe(
                 modified=row.modified,
                 file_count=row.file_count or 0,
                 size=row.total_size or 0,
+                downloads=row.download_count or 0,
                 rank=rank,
                 species=values.get((dandiset_id, "species"), []),
                 license=values.get((dandiset_id, "license"), []),
@@ -761,6 +779,7 @@ def _shown_versions() -> Select:
             Dandiset.id,
             Dandiset.embargo_status,
             Dandiset.modified,
+            Dandiset.download_count,
             Version.version,
             Version.name,
             Version.metadata_["description"].as_string().label("description"),

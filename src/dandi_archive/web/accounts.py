@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from dandi_archive.accounts import external_sign_in, throttle, users
 from dandi_archive.accounts import registration as accounts
 from dandi_archive.api.deps import ArchiveDep, SessionDep
+from dandi_archive.dandisets import dandisets as dandiset_service
 from dandi_archive.db.models import UserStatus
 from dandi_archive.errors import (
     ArchiveError,
@@ -127,7 +128,14 @@ def account(request: Request, session: SessionDep, user: WebUser) -> Response:
     if user is None:
         raise NotAuthenticated()
     key = users.get_or_create_api_key(session, user) if user.is_approved else None
-    return render(request, "account.html", account=user, api_key=key)
+    owned = dandiset_service.owned_dandisets(session, user)
+    return render(request, "account.html", account=user, api_key=key, owned=owned)
+
+
+@router.get("/my-dandisets", response_class=HTMLResponse)
+def my_dandisets(request: Request, session: SessionDep, user: WebUser) -> Response:
+    owned = dandiset_service.owned_dandisets(session, user)
+    return render(request, "my_dandisets.html", owned=owned)
 
 
 @router.post("/account/api-key")
@@ -164,6 +172,12 @@ def admin_set_status(
         flash(request, "Choose approve or reject.", "error")
         return redirect("/admin/users")
     reason = form.get("reason") if status == UserStatus.REJECTED else ""
+    if status == UserStatus.REJECTED and form.get("confirm") != "yes":
+        target = accounts.get_user(session, user, user_id)
+        if target.status == UserStatus.APPROVED:
+            # Rejecting someone already at work signs them out and stops their key: a
+            # second, deliberate step rather than one click next to "Approve".
+            return render(request, "admin_reject_confirm.html", account=target, reason=reason)
     changed = accounts.set_status(archive, session, user, user_id, status, reason)
     flash(request, f"{changed.email} is now {status.value.lower()}; they are told by mail.")
     return redirect("/admin/users")

@@ -14,6 +14,7 @@ from dandi_archive.access.permissions import is_owner
 from dandi_archive.api.deps import ArchiveDep, SessionDep
 from dandi_archive.assets import assets as asset_service
 from dandi_archive.dandisets import dandisets as dandiset_service
+from dandi_archive.dandisets import dois
 from dandi_archive.dandisets import metadata as md
 from dandi_archive.dandisets import versions as version_service
 from dandi_archive.dandisets.folders import version_totals
@@ -23,6 +24,7 @@ from dandi_archive.embargo import requests as access_requests
 from dandi_archive.harvest import records as harvest_records
 from dandi_archive.harvest import signposting
 from dandi_archive.instance import Archive
+from dandi_archive.publishing import publish as publish_service
 from dandi_archive.publishing.manifests import manifest_prefix
 from dandi_archive.web import jsonld
 from dandi_archive.web.embargo_pages import request_page
@@ -96,11 +98,16 @@ def landing_context(
         techniques=values.get("technique", []),
     )
     errors: dict[str, Any] = {}
+    refusal = None
     if owner and version.is_draft:
         errors = {
             "version": version.validation_errors or [],
             "assets": version_service.asset_validation_errors(session, version),
         }
+        # The rule publishing applies, so "Publish…" is offered only when it can succeed.
+        refusal = publish_service.publish_refusal(session, dandiset, version)
+    can_edit = owner and user is not None and user.is_approved and version.is_draft
+    _, newest = dandiset_service.versions_for_listing(session, [dandiset.id])
     return {
         "dandiset": dandiset,
         "version": version,
@@ -109,7 +116,11 @@ def landing_context(
         "totals": totals,
         "owners": dandiset_service.owners(session, dandiset),
         "is_owner": owner,
-        "can_edit": owner and user is not None and user.is_approved and version.is_draft,
+        "can_edit": can_edit,
+        "publish_refusal": refusal,
+        "can_publish": can_edit and refusal is None,
+        "latest": newest.get(dandiset.id),
+        "doi": None if version.is_draft else dois.describe(session, version),
         "values": values,
         "download_command": download_command(archive, dandiset, version),
         "jsonld": Markup(jsonld.script_json(doc)),  # escaped for <script> by script_json

@@ -26,6 +26,7 @@ from dandi_archive.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 LICENSES = ("spdx:CC-BY-4.0", "spdx:CC0-1.0")
+PUBLISHING_REFRESH_SECONDS = 2
 
 
 def redirect(url: str) -> RedirectResponse:
@@ -244,6 +245,30 @@ def publish_page(
         errors=version_service.asset_validation_errors(session, draft),
         notes="",
         error=None,
+        refusal=publish_service.publish_refusal(session, dandiset, draft),
+    )
+
+
+@router.get("/dandiset/{dandiset_id}/publishing", response_class=HTMLResponse)
+def publishing_page(
+    request: Request, session: SessionDep, user: WebUser, dandiset_id: str, version: str = ""
+) -> Response:
+    """Where "Publish now" leads: the new version once it exists, until then a page that
+    says publishing is under way and looks again every few seconds."""
+    dandiset = dandiset_service.get_readable_dandiset(session, dandiset_id, user)
+    state = publish_service.publication_state(session, dandiset, version)
+    if state == "published":
+        flash(request, f"Published: this is version {version}, final and citable.")
+        return redirect(f"/dandiset/{dandiset.identifier}/{version}")
+    if state == "refused":
+        flash(request, "The draft was not published: see what blocks publishing.", "error")
+        return redirect(f"/dandiset/{dandiset.identifier}/draft")
+    return render(
+        request,
+        "publishing.html",
+        dandiset=dandiset,
+        version=version,
+        refresh_seconds=PUBLISHING_REFRESH_SECONDS,
     )
 
 
@@ -262,12 +287,14 @@ def publish(
         error = "Tick the box to confirm that this version is final."
     else:
         try:
-            publish_service.request_publish(archive, session, user, dandiset_id, notes or None)
+            draft = publish_service.request_publish(
+                archive, session, user, dandiset_id, notes or None
+            )
         except ArchiveError as exc:
             error = exc.message
         else:
-            flash(request, "Publishing started; the new version appears here in a moment.")
-            return redirect(f"/dandiset/{dandiset.identifier}/draft")
+            version = draft.publish_request["version"]
+            return redirect(f"/dandiset/{dandiset.identifier}/publishing?version={version}")
     return render(
         request,
         "publish.html",
@@ -277,4 +304,5 @@ def publish(
         errors=version_service.asset_validation_errors(session, draft),
         notes=notes,
         error=error,
+        refusal=None,
     )

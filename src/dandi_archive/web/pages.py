@@ -35,18 +35,24 @@ PAGE_SIZE = 20
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, session: SessionDep, user: WebUser) -> HTMLResponse:
+    # Empty drafts (made and never filled) would otherwise crowd out real data.
     recent = search_service.search(
-        session, user, search_service.SearchQuery(sort="modified", page_size=6)
+        session, user, search_service.SearchQuery(sort="modified", page_size=6, hide_empty=True)
     )
     popular = search_service.search(
-        session, user, search_service.SearchQuery(sort="downloads", page_size=6, with_facets=False)
+        session,
+        user,
+        search_service.SearchQuery(
+            sort="downloads", page_size=6, with_facets=False, hide_empty=True
+        ),
     )
     return render(
         request,
         "home.html",
         stats=archive_stats(session),
         recent=recent.hits,
-        popular=popular.hits,
+        # Sorted by downloads, so the ones never downloaded are the page's last ones.
+        popular=[hit for hit in popular.hits if hit.downloads > 0],
         species=recent.facets.get("species", [])[:8],
     )
 
@@ -57,6 +63,9 @@ def search(request: Request, session: SessionDep, user: WebUser) -> HTMLResponse
     filters = {f: params.getlist(f) for f in (*FACETS, "embargo") if params.getlist(f)}
     text = params.get("q", "")[:500]
     chosen_sort = params.get("sort", "")
+    # Empty Dandisets are left out unless asked for: the form's checkbox follows a hidden
+    # "hide_empty=0", so only an unticked box (or a link saying so) leaves "0" alone.
+    show_empty = params.getlist("hide_empty") == ["0"]
     # Without a choice: best match for words, else the most recently changed first.
     sort = chosen_sort or ("relevance" if text else "modified")
     try:
@@ -64,16 +73,23 @@ def search(request: Request, session: SessionDep, user: WebUser) -> HTMLResponse
     except ValueError:
         page = 1
     query = search_service.SearchQuery(
-        text=text, filters=filters, sort=sort, page=page, page_size=PAGE_SIZE
+        text=text,
+        filters=filters,
+        sort=sort,
+        page=page,
+        page_size=PAGE_SIZE,
+        hide_empty=not show_empty,
     )
     error = None
     try:
         result = search_service.search(session, user, query)
     except BadRequest as exc:
         error = exc.message
-        query = search_service.SearchQuery(text=text, page_size=PAGE_SIZE)
+        query = search_service.SearchQuery(
+            text=text, page_size=PAGE_SIZE, hide_empty=not show_empty
+        )
         result = search_service.search(session, user, query)
-    state = {"q": text, "sort": chosen_sort, **filters}
+    state = {"q": text, "sort": chosen_sort, "hide_empty": "0" if show_empty else "", **filters}
     pages = max(1, -(-result.count // PAGE_SIZE))
     return render(
         request,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,9 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 
+from dandi_archive.dandisets.metadata import instance_name
 from dandi_archive.web import session as web_session
 
 templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
@@ -50,8 +53,21 @@ def query_url(path: str, params: dict[str, Any], **changes: Any) -> str:
     return f"{path}?{urlencode(pairs)}" if pairs else path
 
 
-templates.env.filters.update(filesize=filesize, date=date, number=number)
-templates.env.globals.update(query_url=query_url)
+def breakable(path: str | None) -> Markup:
+    """A path or file name that may wrap after each ``/`` and ``_`` (a ``<wbr>`` there),
+    rather than in the middle of a word."""
+    text = str(escape(path or ""))
+    return Markup(re.sub(r"([/_])", r"\1<wbr>", text))  # the text is escaped above
+
+
+def id_prefix() -> str:
+    """What precedes a Dandiset's number in its identifier (``DANDI:``, ``DANDI-ADHOC:``):
+    dandischema's instance name, as the metadata's ``identifier`` says it."""
+    return f"{instance_name()}:"
+
+
+templates.env.filters.update(filesize=filesize, date=date, number=number, breakable=breakable)
+templates.env.globals.update(query_url=query_url, id_prefix=id_prefix)
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:

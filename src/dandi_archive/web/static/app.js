@@ -27,3 +27,9 @@ document.addEventListener("submit", (event) => {
     event.preventDefault();
   }
 });
+
+// On a phone the search filters sit above the results, folded so the results show first.
+document.addEventListener("DOMContentLoaded", () => {
+  const filters = document.getElementById("filters");
+  if (filters && window.matchMedia("(max-width: 48rem)").matches) filters.open = false;
+});
