@@ -22,7 +22,7 @@ from dandi_archive.handbook.values import InstanceValues
 # Sections and their pages, in reading order (each page is pages/<slug>.md).
 CONTENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Start here", ("index", "help")),
-    ("Using data", ("find", "download", "stream", "bucket", "cite")),
+    ("Using data", ("find", "download", "stream", "hub", "bucket", "cite")),
     ("Sharing data", ("account", "create", "upload", "metadata", "embargo", "publish")),
     (
         "Running an archive",
