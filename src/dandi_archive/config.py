@@ -212,6 +212,9 @@ class Settings(BaseSettings):
     in_process_workers: int = Field(
         2, description="Threads running background jobs when there is no broker"
     )
+    external_viewers: bool = Field(
+        True, description="Offer Neurosift, Neuroglancer and others for files of open Dandisets"
+    )
     download_count_flush_seconds: float = Field(
         5.0, gt=0, description="How often each process adds the downloads it counted"
     )

@@ -26,7 +26,7 @@ from dandi_archive.harvest import signposting
 from dandi_archive.instance import Archive
 from dandi_archive.publishing import publish as publish_service
 from dandi_archive.publishing.manifests import manifest_prefix
-from dandi_archive.web import jsonld
+from dandi_archive.web import jsonld, viewers
 from dandi_archive.web.embargo_pages import request_page
 from dandi_archive.web.session import WebUser
 from dandi_archive.web.templating import render
@@ -277,4 +277,26 @@ def asset(
         thumbnail=(item.zarr.ngff or {}).get("thumbnail") if item.zarr else None,
         is_owner=is_owner(session, dandiset.id, user),
         api_url=archive.settings.api_url,
+        viewers=_viewers(archive, dandiset, found, item, meta, embargoed),
+        embargoed=embargoed,
+    )
+
+
+def _viewers(
+    archive: Archive,
+    dandiset: Dandiset,
+    version: Version,
+    item: Any,
+    meta: dict[str, Any],
+    embargoed: bool,
+) -> list[viewers.Viewer]:
+    if embargoed or not archive.settings.external_viewers:
+        return []
+    key = item.blob.key if item.blob else item.zarr.key_prefix if item.zarr else None
+    return viewers.viewers_for(
+        path=item.path,
+        encoding_format=meta.get("encodingFormat"),
+        public_url=archive.store.public_url(key) if key else None,
+        dandiset=dandiset.identifier,
+        version=version.version,
     )
