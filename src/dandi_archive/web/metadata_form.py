@@ -71,6 +71,19 @@ class Field:
     def id(self) -> str:
         return "f-" + self.name.replace(".", "-")
 
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.errors) or any(child.has_errors for child in self.children)
+
+
+def problems(tree: list[Field]) -> list[tuple[Field, str]]:
+    """Every (field, message) in form order: the summary links each to its field."""
+    found: list[tuple[Field, str]] = []
+    for f in tree:
+        found += [(f, message) for message in f.errors]
+        found += problems(f.children)
+    return found
+
 
 # -- schema helpers -----------------------------------------------------------------------
 

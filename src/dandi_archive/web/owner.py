@@ -121,6 +121,7 @@ def _edit_page(
         dandiset=dandiset,
         version=draft,
         fields=tree,
+        problems=metadata_form.problems(tree),
         unplaced=unplaced,
         error_count=len(errors),
         unsaved=unsaved,

@@ -33,3 +33,23 @@ document.addEventListener("DOMContentLoaded", () => {
   const filters = document.getElementById("filters");
   if (filters && window.matchMedia("(max-width: 48rem)").matches) filters.open = false;
 });
+
+// The metadata editor: after a save with problems, start at the first one; following a
+// link of the problem summary opens the folded section holding that field.
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.querySelector("form.metadata");
+  if (!form) return;
+  const reveal = (element) => {
+    for (let node = element; node; node = node.parentElement) {
+      if (node.tagName === "DETAILS") node.open = true;
+    }
+  };
+  document.querySelectorAll(".problem-links a").forEach((link) => {
+    link.addEventListener("click", () => reveal(document.querySelector(link.hash)));
+  });
+  const first = form.querySelector('[aria-invalid="true"]');
+  if (first && document.querySelector("[data-after-save]")) {
+    reveal(first);
+    first.focus();
+  }
+});
