@@ -414,6 +414,7 @@ TABLE: tuple[Row, ...] = (
     Row("GET", Z + "/", **ZARR_READ),
     Row("GET", Z + "/files", **ZARR_READ, body=zarr_file),  # HEAD: a redirect to the file
     Row("GET", Z + "/files/", **ZARR_READ, body=zarr_file),
+    Row("GET", Z + "/tree/{zarr_path}", **ZARR_READ),
     Row("POST", Z + "/files/", **CHANGE, body=zarr_upload_body, fresh="zarr"),
     Row("DELETE", Z + "/files/", **CHANGE, body=zarr_delete_body, fresh="zarr"),
     Row("POST", Z + "/finalize/", **CHANGE, fresh="zarr"),
@@ -578,6 +579,7 @@ class Target:
             "user_id": str(self.uid),
             "request_id": self.r,
             "schema_version": DANDI_SCHEMA_VERSION,
+            "zarr_path": "0/0",
         }
 
 

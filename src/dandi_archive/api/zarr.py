@@ -99,6 +99,33 @@ def list_files(
     return JSONResponse({"next": following, "results": results})
 
 
+@router.api_route(
+    "/{zarr_id}/tree/{zarr_path:path}",
+    methods=["GET", "HEAD"],
+    summary="A file of the Zarr by its path: the Zarr as a store over plain HTTP",
+    description=(
+        "Redirects to the file's bytes; 404 for a path the Zarr does not hold. A published "
+        "(frozen) Zarr opens like a live one: `zarr.open_group(FsspecStore.from_url("
+        "'<API URL>/zarr/<id>/tree/'))`."
+    ),
+    responses={
+        302: {"description": "To the file (Location)"},
+        404: {"description": "No such file"},
+    },
+)
+def tree_file(
+    request: Request,
+    archive: ArchiveDep,
+    session: SessionDep,
+    user: UserDep,
+    zarr_id: str,
+    zarr_path: str,
+) -> Response:
+    zarr = service.get_zarr(session, user, zarr_id)
+    url = service.stored_file_url(archive, session, zarr, zarr_path, method=request.method)
+    return RedirectResponse(url, status_code=302)
+
+
 @router.post("/{zarr_id}/files/", response_model=list[str], summary="Presigned upload URLs")
 def upload_urls(
     archive: ArchiveDep,

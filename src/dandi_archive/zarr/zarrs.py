@@ -363,6 +363,26 @@ def _list_frozen(
     return found, len(rows) > limit
 
 
+def stored_file_url(
+    archive: Archive, session: Session, zarr: Zarr, path: str, method: str = "GET"
+) -> str:
+    """Where a file of the Zarr as last ingested (or frozen) is read; NotFound if it has
+    no such file. Behind ``/api/zarr/{id}/tree/``, a plain Zarr store over HTTP."""
+    check_zarr_path(path)
+    if zarr.is_frozen:
+        key = zarr_freeze.frozen_object_key(session, zarr, path)
+    else:
+        exists = session.scalar(
+            select(ZarrFile.path).where(ZarrFile.zarr_id == zarr.id, ZarrFile.path == path)
+        )
+        key = zarr.key_prefix + path if exists is not None else None
+    if key is None:
+        raise NotFound(f"The Zarr has no file {path!r}.")
+    return archive.store.presign_download(
+        key, archive.settings.download_url_expiry_seconds, method=method
+    )
+
+
 def file_url(archive: Archive, session: Session, zarr: Zarr, path: str, method: str = "GET") -> str:
     check_zarr_path(path)
     key = zarr.key_prefix + path
