@@ -90,7 +90,14 @@ def test_rejection_ends_sessions_and_refuses_sign_in(api):
     admin.sign_in("admin@example.org")
     with api.archive.db.session() as session:
         jane_id = users.get_user_by_email(session, "jane@example.org").id
-    r = admin.post(f"/admin/users/{jane_id}", {"action": "reject"}, form_page="/admin/users")
+    # Jane is approved: rejecting her asks for a confirmation first.
+    asked = admin.post(f"/admin/users/{jane_id}", {"action": "reject"}, form_page="/admin/users")
+    assert asked.status_code == 200 and replay(api, cookie)
+    r = admin.post(
+        f"/admin/users/{jane_id}",
+        {"action": "reject", "confirm": "yes"},
+        form_page="/admin/users",
+    )
     assert r.status_code == 303
     assert not replay(api, cookie)
     assert jane.get(f"/dandiset/{owned}").headers["location"].startswith("/login")

@@ -136,6 +136,14 @@ def list_usernames(session: Session, actor: User | None, *, approved_only: bool)
 MAX_REASON_LENGTH = 2000
 
 
+def check_reason(reason: str) -> str:
+    """The reason given with a rejection, trimmed; BadRequest if too long."""
+    reason = reason.strip()
+    if len(reason) > MAX_REASON_LENGTH:
+        raise BadRequest(f"Give a reason of at most {MAX_REASON_LENGTH} characters.")
+    return reason
+
+
 def set_status(
     archive: Archive,
     session: Session,
@@ -154,9 +162,7 @@ def set_status(
         raise BadRequest("You cannot change the status of your own account.")
     if status not in (UserStatus.APPROVED, UserStatus.REJECTED):
         raise BadRequest("An account can be approved or rejected.")
-    reason = reason.strip()
-    if len(reason) > MAX_REASON_LENGTH:
-        raise BadRequest(f"Give a reason of at most {MAX_REASON_LENGTH} characters.")
+    reason = check_reason(reason)
     changed = user.status != status
     user.status = status
     if not is_active(user):

@@ -171,7 +171,7 @@ def admin_set_status(
     if status is None:
         flash(request, "Choose approve or reject.", "error")
         return redirect("/admin/users")
-    reason = form.get("reason") if status == UserStatus.REJECTED else ""
+    reason = accounts.check_reason(form.get("reason")) if status == UserStatus.REJECTED else ""
     if status == UserStatus.REJECTED and form.get("confirm") != "yes":
         target = accounts.get_user(session, user, user_id)
         if target.status == UserStatus.APPROVED:
