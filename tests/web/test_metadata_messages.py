@@ -21,6 +21,8 @@ def test_plain_messages():
     assert "jane.doe@example.org" in plain("contributor.0.email", "value is not a valid email")
     assert "https://" in plain("about.0.identifier", "Input should be a valid URL")
     assert plain("x", "something new") == "something new"
+    assert plain("", "'encodingFormat' is a required property") == "encodingFormat is required."
+    assert plain("contributor.0.name", "Field required") == "This field is required."
 
 
 def test_the_schema_and_the_models_report_in_one_round():

@@ -15,6 +15,7 @@ from markupsafe import Markup, escape
 
 from dandi_archive.dandisets.metadata import instance_name
 from dandi_archive.web import session as web_session
+from dandi_archive.web.validation_text import problems
 
 templates = Jinja2Templates(directory=Path(__file__).with_name("templates"))
 
@@ -66,7 +67,9 @@ def id_prefix() -> str:
     return f"{instance_name()}:"
 
 
-templates.env.filters.update(filesize=filesize, date=date, number=number, breakable=breakable)
+templates.env.filters.update(
+    filesize=filesize, date=date, number=number, breakable=breakable, problems=problems
+)
 templates.env.globals.update(query_url=query_url, id_prefix=id_prefix)
 
 

@@ -22,6 +22,7 @@ EMAIL = re.compile(r"valid email|is not a 'email'")
 ENUM = re.compile(r"is not one of|Input should be '")
 TOO_SHORT = re.compile(r"should be non-empty|is too short|at least 1 item|should have at least")
 ANY_OF = re.compile(r"is not valid under any of the given schemas")
+MISSING = re.compile(r"'(\w+)' is a required property|^Field required$")
 REQUIRED = "This field is required."
 
 
@@ -33,6 +34,8 @@ def _leaf(path: str) -> str:
 def plain(path: str, message: str) -> str:
     """The message for the field at ``path`` (dotted, as the form names it)."""
     leaf = _leaf(path)
+    if missing := MISSING.search(message):
+        return f"{missing[1]} is required." if missing[1] else REQUIRED
     if PATTERN.search(message):
         if leaf == "identifier" and ".contributor." not in f".{path}.":
             return "This identifier is not in the expected form."
@@ -48,3 +51,14 @@ def plain(path: str, message: str) -> str:
     if ANY_OF.search(message):
         return "Some of this entry's fields are not filled in correctly; see them below."
     return message
+
+
+def problems(errors: list[dict[str, str]]) -> list[tuple[str, str]]:
+    """(field, words) for a list of validation errors, each said once."""
+    said: list[tuple[str, str]] = []
+    for error in errors:
+        field = error.get("field") or "metadata"
+        entry = (field, plain(field, error.get("message", "")))
+        if entry not in said:
+            said.append(entry)
+    return said
