@@ -19,7 +19,7 @@ from dandi_archive.embargo import lifting
 from dandi_archive.embargo import readers as reader_service
 from dandi_archive.embargo import requests as request_service
 from dandi_archive.errors import ArchiveError, BadRequest
-from dandi_archive.web.session import PostedForm, WebUser, flash
+from dandi_archive.web.session import PostedForm, WebUser, edited_usernames, flash
 from dandi_archive.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -118,10 +118,7 @@ def change_readers(
     require_owner(session, dandiset, user)
     current = [u.username for u in reader_service.readers(session, dandiset)]
     username = form.get("username").strip()
-    if form.get("action") == "remove":
-        wanted = [u for u in current if u != username]
-    else:
-        wanted = [*current, username] if username and username not in current else current
+    wanted = edited_usernames(current, form)
     try:
         reader_service.set_readers(
             archive, session, user, dandiset_id, [{"username": u} for u in wanted]

@@ -21,7 +21,7 @@ from dandi_archive.db.models import Dandiset, User
 from dandi_archive.errors import ArchiveError, BadRequest
 from dandi_archive.publishing import publish as publish_service
 from dandi_archive.web import metadata_form
-from dandi_archive.web.session import Form, PostedForm, WebUser, flash
+from dandi_archive.web.session import PostedForm, WebUser, edited_usernames, flash
 from dandi_archive.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -192,13 +192,6 @@ def owners_page(request: Request, session: SessionDep, user: WebUser, dandiset_i
     )
 
 
-def _new_owner_list(current: list[str], form: Form) -> list[str]:
-    username = form.get("username").strip()
-    if form.get("action") == "remove":
-        return [u for u in current if u != username]
-    return [*current, username] if username and username not in current else current
-
-
 @router.post("/dandiset/{dandiset_id}/owners", response_class=HTMLResponse)
 def set_owners(
     request: Request,
@@ -210,7 +203,7 @@ def set_owners(
 ) -> Response:
     dandiset = dandiset_service.get_readable_dandiset(session, dandiset_id, user)
     current = [u.username for u in dandiset_service.owners(session, dandiset)]
-    wanted = _new_owner_list(current, form)
+    wanted = edited_usernames(current, form)
     try:
         dandiset_service.set_owners(
             archive, session, user, dandiset_id, [{"username": u} for u in wanted]

@@ -129,3 +129,11 @@ def safe_next(target: str | None, default: str = "/") -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return default
     return target
+
+
+def edited_usernames(current: list[str], form: Form) -> list[str]:
+    """A list of usernames (owners, readers) after a form's "add" or "remove" of one."""
+    username = form.get("username").strip()
+    if form.get("action") == "remove":
+        return [u for u in current if u != username]
+    return [*current, username] if username and username not in current else current
