@@ -4,8 +4,9 @@ crawlers. XML protocols with their own specifications, so not in the OpenAPI doc
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
@@ -32,9 +33,11 @@ def repository(archive: Archive, admin_email: str) -> oai.Repository:
     )
 
 
-@router.api_route("/oai", methods=["GET", "POST"])
-async def oai_pmh(request: Request, archive: ArchiveDep, session: SessionDep) -> Response:
-    if request.method == "POST":  # the protocol allows form-encoded POSTs too
+async def oai_arguments(request: Request) -> dict[str, list[str]]:
+    """The request's OAI-PMH arguments, from the query or a form-encoded POST (the protocol
+    allows both). Async only for reading the body; the handler's database work then runs
+    in the thread pool like every other route's."""
+    if request.method == "POST":
         form = await request.form()
         items = [(key, str(value)) for key, value in form.multi_items()]
     else:
@@ -42,6 +45,15 @@ async def oai_pmh(request: Request, archive: ArchiveDep, session: SessionDep) ->
     arguments: dict[str, list[str]] = {}
     for key, value in items:
         arguments.setdefault(key, []).append(value)
+    return arguments
+
+
+@router.api_route("/oai", methods=["GET", "POST"])
+def oai_pmh(
+    arguments: Annotated[dict[str, list[str]], Depends(oai_arguments)],
+    archive: ArchiveDep,
+    session: SessionDep,
+) -> Response:
     admin = archive.settings.support_email or session.scalar(
         select(User.email).where(User.is_admin).order_by(User.id).limit(1)
     )
