@@ -33,20 +33,22 @@ MAX_READ_BYTES = 64 * 2**20
 TAR_BUFFER = 16 * 2**10  # one ranged read covers a member's header (and small JSON)
 
 
-def inspect_object(store: BlobStore, key: str, size: int, seconds: float) -> dict[str, Any]:
-    """What the object at ``key`` is; never raises for what its bytes are, only for a
-    store that cannot be read."""
-    raw = StoreFile(store, key, size, Budget(seconds, MAX_READ_BYTES))
-    head = raw.pread(0, 512)
-    if sif.is_sif(head):
-        content = SIF
-    elif head[TAR_MAGIC_OFFSET : TAR_MAGIC_OFFSET + 5] == b"ustar":
-        content = "tar"
-    else:
-        return {"content": "other"}
+def inspect_object(
+    store: BlobStore, key: str, size: int, seconds: float, max_bytes: int = MAX_READ_BYTES
+) -> dict[str, Any]:
+    """What the object at ``key`` is; never raises for what its bytes are, only when the
+    store cannot be read (:class:`~.reader.StoreUnreadable`)."""
+    raw = StoreFile(store, key, size, Budget(seconds, max_bytes))
+    content = "unknown"
     try:
-        if content == SIF:
+        head = raw.pread(0, 512)
+        if sif.is_sif(head):
+            content = SIF
             return {"content": SIF, "image": sif.read_sif(raw.pread, size)}
+        if head[TAR_MAGIC_OFFSET : TAR_MAGIC_OFFSET + 5] != b"ustar":
+            return {"content": "other"}
+        content = "tar"
+        raw.seek(0)  # tarfile starts where the file stands
         kind, facts = archives.read_tar(io.BufferedReader(raw, TAR_BUFFER))
     except BadImage as exc:
         return {"content": exc.kind or content, "problem": str(exc)}
