@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dandi_archive.assets import tasks as _asset_jobs
 from dandi_archive.config import Settings
+from dandi_archive.containers import tasks as _container_jobs
 from dandi_archive.dandisets import tasks as _dandiset_jobs
 from dandi_archive.dandisets.downloads import DownloadTally
 from dandi_archive.db.session import Database
@@ -23,6 +24,7 @@ from dandi_archive.zarr import tasks as _zarr_jobs
 # Importing a domain's tasks registers its jobs (tasks.registry); all of them, here.
 JOB_MODULES = (
     _asset_jobs,
+    _container_jobs,
     _dandiset_jobs,
     _embargo_jobs,
     _integrity_jobs,

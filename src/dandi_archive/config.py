@@ -218,6 +218,11 @@ class Settings(BaseSettings):
     download_count_flush_seconds: float = Field(
         5.0, gt=0, description="How often each process adds the downloads it counted"
     )
+    # Reading a container image's headers is a few small ranged reads; a store that
+    # answers too slowly, or a file built to make the reader wander, is given up on.
+    container_inspect_seconds: float = Field(
+        120.0, gt=0, description="Longest time one container image's metadata is read for"
+    )
     # Largest request body the API takes (JSON, forms); file bytes to the folder store's
     # upload URLs (/storage/, /{folder_bucket_name}/, /bucket/) are not limited by it.
     max_request_body_bytes: int = Field(

@@ -22,6 +22,7 @@ from dandi_archive.api.pagination import Page, PageParams, page_params, paginate
 from dandi_archive.api.schemas import AssetOut, AssetValidation, AssetWrite, PathAsset, PathEntryOut
 from dandi_archive.assets import assets as service
 from dandi_archive.assets.assets import dandisets_of_asset
+from dandi_archive.containers import facts as container_facts
 from dandi_archive.dandisets.dandisets import get_dandiset
 from dandi_archive.dandisets.versions import get_readable_version
 from dandi_archive.db.models import Asset, Dandiset, Version
@@ -358,7 +359,11 @@ def delete_asset(
 def get_asset_validation(found: InVersionDep) -> AssetValidation:
     asset = found.asset
     return AssetValidation(
-        status=asset.status.value, validation_errors=asset.validation_errors or []
+        status=asset.status.value,
+        validation_errors=asset.validation_errors or [],
+        validation_warnings=container_facts.asset_warnings(
+            asset.path, asset.blob.container if asset.blob else None
+        ),
     )
 
 

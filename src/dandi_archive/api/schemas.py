@@ -153,6 +153,10 @@ class AssetOut(BaseModel):
 class AssetValidation(BaseModel):
     status: str
     validation_errors: list[ValidationError]
+    validation_warnings: list[ValidationError] = Field(
+        default_factory=list,
+        description="Problems that do not block publishing (e.g. a .sif that is not a SIF)",
+    )
 
 
 class PathAsset(BaseModel):

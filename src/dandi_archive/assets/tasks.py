@@ -58,6 +58,8 @@ def compute_sha256(archive: Archive, blob_id: str) -> None:
         )
         for asset_id in waiting:
             archive.defer(session, "validate_asset", asset_id=str(asset_id))
+        # Whether the bytes are a container image (containers/tasks.py): once per blob.
+        archive.defer(session, "inspect_container", blob_id=blob_id)
 
 
 # Draft states whose assetsSummary a newly validated asset no longer changes.

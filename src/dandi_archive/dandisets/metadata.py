@@ -20,6 +20,7 @@ from dandischema.consts import DANDI_SCHEMA_VERSION
 from dandischema.exceptions import JsonschemaValidationError, PydanticValidationError
 from dandischema.metadata import validate
 
+from dandi_archive.containers import facts as container_facts
 from dandi_archive.storage.base import manifest_key
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ ASSET_COMPUTED_FIELDS = (
     "publishedBy",
     "@context",
     "ngff",
+    container_facts.FIELD,
 )
 ZARR_ENCODING_FORMAT = "application/x-zarr"
 
@@ -242,6 +244,7 @@ def asset_full_metadata(
         if blob.sha256:
             digest["dandi:sha2-256"] = blob.sha256
         meta["digest"] = digest
+        meta.update(container_facts.asset_fields(blob.container))
     elif asset.zarr is not None:
         meta.update(zarr_metadata(archive, asset.zarr))
         meta["contentUrl"] = [download, meta["contentUrl"]]

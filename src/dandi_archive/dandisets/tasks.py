@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from dandi_archive.containers import software as container_software
 from dandi_archive.dandisets import dois, summary
 from dandi_archive.dandisets import metadata as md
 from dandi_archive.db.models import Version, VersionStatus
@@ -29,7 +30,11 @@ def validate_version(archive: Archive, version_id: int) -> None:
             return
         version.status = VersionStatus.VALIDATING
         revision, metadata = version.revision, dict(version.metadata_)
-    errors = md.validate_version_metadata(metadata)
+        # Container images among its assets are linked as software (containers/).
+        linked = container_software.with_software(
+            session, version_id, metadata, archive.settings.api_url
+        )
+    errors = md.validate_version_metadata(linked or metadata)
     with archive.db.session() as session:
         version = session.get(Version, version_id)
         assets_summary = summary.summarize(session, version) if version else None
@@ -41,7 +46,7 @@ def validate_version(archive: Archive, version_id: int) -> None:
             if version.status == VersionStatus.PENDING:
                 archive.defer(session, "validate_version", version_id=version_id)
             return
-        version.metadata_ = {**version.metadata_, "assetsSummary": assets_summary}
+        version.metadata_ = {**(linked or version.metadata_), "assetsSummary": assets_summary}
         version.status = VersionStatus.INVALID if errors else VersionStatus.VALID
         version.validation_errors = errors
         archive.defer(session, "write_manifests", version_id=version_id)

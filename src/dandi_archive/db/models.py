@@ -354,6 +354,9 @@ class AssetBlob(Base):
     fixity_checked: Mapped[datetime | None] = mapped_column(index=True)
     fixity_ok: Mapped[bool | None] = mapped_column(Boolean)
     fixity_message: Mapped[str | None] = mapped_column(Text)
+    # What the bytes are, looked at once by ``inspect_container`` (containers/): NULL until
+    # then, else {"content": "sif" | "docker-archive" | ... | "other", "image": {...}}.
+    container: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
 
 
 class BlobGrant(Base):

@@ -63,6 +63,10 @@ class BlobStore(Protocol):
     def iter_bytes(self, key: str, chunk_size: int = 8 * 2**20) -> Iterator[bytes]:
         """Stream an object's bytes."""
 
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        """Up to ``length`` bytes of an object from offset ``start`` (fewer at its end), so
+        that a file's headers can be read without fetching the whole object."""
+
     def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
         """Write a small object in one go; readers see the old or the new one, never half."""
 

@@ -212,6 +212,11 @@ class FolderStore:
             while chunk := fh.read(chunk_size):
                 yield chunk
 
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        with open(self.path(key), "rb") as fh:
+            fh.seek(start)
+            return fh.read(length)
+
     def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
         path = self.path(key)
         path.parent.mkdir(parents=True, exist_ok=True)

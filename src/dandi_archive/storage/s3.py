@@ -246,6 +246,22 @@ class S3Store:
         finally:
             body.close()
 
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        if length <= 0:
+            return b""
+        try:
+            body = self.client.get_object(
+                Bucket=self.bucket, Key=key, Range=f"bytes={start}-{start + length - 1}"
+            )["Body"]
+        except ClientError as exc:
+            if _error_code(exc) == "InvalidRange":  # starting at or past the end
+                return b""
+            raise
+        try:
+            return body.read()
+        finally:
+            body.close()
+
     def put_bytes(self, key: str, data: bytes, content_type: str) -> None:
         # A PUT replaces an object atomically: readers get the old or the new one.
         self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)

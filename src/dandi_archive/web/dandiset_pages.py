@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from dandi_archive.access.permissions import is_owner
 from dandi_archive.api.deps import ArchiveDep, SessionDep
 from dandi_archive.assets import assets as asset_service
+from dandi_archive.containers import facts as container_facts
+from dandi_archive.containers import software as container_software
 from dandi_archive.dandisets import dandisets as dandiset_service
 from dandi_archive.dandisets import dois
 from dandi_archive.dandisets import metadata as md
@@ -127,6 +129,7 @@ def landing_context(
         "canonical_url": url,
         "errors": errors,
         "api_url": settings.api_url,
+        "software": container_software.listing(session, version.id, settings.api_url),
         "pending_requests": (
             len(access_requests.pending_requests(session, dandiset))
             if owner and dandiset.embargo_status != "OPEN"
@@ -279,6 +282,7 @@ def asset(
         api_url=archive.settings.api_url,
         viewers=_viewers(archive, dandiset, found, item, meta, embargoed),
         embargoed=embargoed,
+        warnings=container_facts.asset_warnings(item.path, item.blob and item.blob.container),
     )
 
 
