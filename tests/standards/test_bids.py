@@ -142,6 +142,12 @@ def test_a_dataset_in_a_folder_is_validated_on_its_own(api):
     assert {w["path"] for w in found["validation_warnings"]} >= {
         "rawdata/sub-01/anat/sub-01_T1w.nii.gz"
     }
+    # Files are found by their BIDS datatype.
+    r = api.get("/api/search/", params={"datatype": "anat"}).json()
+    assert [h["identifier"] for h in r["results"]] == [dandiset]
+    assert {f["value"]: f["count"] for f in r["facets"]["datatype"]} == {"anat": 1}
+    assert api.get("/api/search/", params={"datatype": "func"}).json()["count"] == 0
+
     # Its description gone, the folder is no BIDS dataset any more: no check, no findings.
     description = asset_id(api, dandiset, "rawdata/dataset_description.json")
     api.delete(f"/api/dandisets/{dandiset}/versions/draft/assets/{description}/", key)
@@ -240,3 +246,21 @@ def test_runs_are_coalesced_per_dataset(make_api, tmp_path, backend):
     # The last run saw every file.
     seen = {w["path"] for w in info(api, dandiset)["validation_warnings"]}
     assert seen == set(files)
+
+
+def test_a_run_lost_to_a_crash_is_run_again_by_the_sweep(api):
+    from dandi_archive.tasks.registry import JOBS
+
+    key = api.make_user()
+    dandiset = api.create_dandiset(key)
+    add_files(api, key, dandiset, GOOD)
+    with api.archive.db.session(write=True) as session:
+        check = session.scalars(select(StandardCheck)).one()
+        check.state = "running"  # as a worker that died mid-run left it
+        check.summary = None
+    JOBS["sweep"](api.archive, min_age_seconds=0, restarted=True)
+    api.wait_for_jobs()
+    with api.archive.db.session() as session:
+        check = session.scalars(select(StandardCheck)).one()
+        assert (check.state, check.outcome) == ("done", "checked")
+        assert check.summary["subjects"] == ["01"]

@@ -27,12 +27,12 @@ import sys
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import metadata as importlib_metadata
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 
 from dandi_archive import paths as path_syntax
 from dandi_archive.db.models import (
@@ -457,6 +457,29 @@ def _dataset_blockers(session: Session, version_id: int) -> set[tuple[str, str]]
             )
         )
     )
+
+
+def requeue_stuck(
+    archive: Archive, session: Session, cutoff: datetime, *, restarted: bool = False
+) -> None:
+    """Queue again the runs a crash or a lost message left undone (the sweep): a queued
+    check untouched since ``cutoff``, or a running one that has outlived the validator's
+    timeout too (or whose process died: ``restarted``)."""
+    running_cutoff = cutoff - timedelta(seconds=archive.settings.bids_validator_timeout_seconds)
+    stuck = session.scalars(
+        select(StandardCheck).where(
+            StandardCheck.standard == STANDARD,
+            or_(
+                (StandardCheck.state == QUEUED) & (StandardCheck.updated <= cutoff),
+                (StandardCheck.state == RUNNING)
+                & (StandardCheck.updated <= (cutoff if restarted else running_cutoff)),
+            ),
+        )
+    )
+    for check in stuck:
+        check.state = QUEUED
+        check.updated = datetime.now(UTC)
+        archive.defer(session, "check_bids", version_id=check.version_id, root=check.root)
 
 
 def run_check(archive: Archive, version_id: int, root: str) -> None:
