@@ -264,3 +264,33 @@ def test_a_run_lost_to_a_crash_is_run_again_by_the_sweep(api):
         check = session.scalars(select(StandardCheck)).one()
         assert (check.state, check.outcome) == ("done", "checked")
         assert check.summary["subjects"] == ["01"]
+
+
+def test_the_pages_show_bids_findings_to_owners(api):
+    from ..web.helpers import Browser, make_account, text_of
+
+    key = make_account(api, "owner@example.org")
+    dandiset = api.create_dandiset(key)
+    add_files(api, key, dandiset, {**GOOD, "sub-01/anat/sub-01_bogus.nii.gz": b"x"})
+    browser = Browser(api)
+    browser.sign_in("owner@example.org")
+
+    page = text_of(browser.get(f"/dandiset/{dandiset}/draft").text)
+    assert "What blocks publishing" in page
+    assert "sub-01/anat/sub-01_bogus.nii.gz BIDS.NOT_INCLUDED" in page
+    assert "BIDS validation" in page and "1 subject; anat" in page
+    assert "warnings (advice: publishing is not blocked)" in page
+
+    t1w = asset_id(api, dandiset, "sub-01/anat/sub-01_T1w.nii.gz")
+    page = text_of(browser.get(f"/dandiset/{dandiset}/draft/files/{t1w}").text)
+    assert "Warning BIDS.SIDECAR_KEY_RECOMMENDED (Manufacturer)" in page
+    bogus = asset_id(api, dandiset, "sub-01/anat/sub-01_bogus.nii.gz")
+    page = text_of(browser.get(f"/dandiset/{dandiset}/draft/files/{bogus}").text)
+    assert "Error BIDS.NOT_INCLUDED" in page
+
+    # Others see no findings.
+    anonymous = Browser(api)
+    assert "BIDS validation" not in anonymous.get(f"/dandiset/{dandiset}/draft").text
+    assert (
+        "BIDS.NOT_INCLUDED" not in anonymous.get(f"/dandiset/{dandiset}/draft/files/{bogus}").text
+    )
