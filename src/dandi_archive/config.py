@@ -201,6 +201,22 @@ class Settings(BaseSettings):
     zarr_upload_url_expiry_seconds: int = Field(
         3600, description="Lifetime of Zarr file upload URLs (finalize watches their paths)"
     )
+    # BIDS: the validator the dandi client uses, run in a job over each BIDS dataset of a
+    # draft (standards/bids.py).
+    bids_validator_command: str = Field(
+        "bids-validator-deno",
+        description="BIDS validator to run (program and leading arguments, split like a "
+        "shell); empty turns BIDS validation off",
+    )
+    bids_validator_timeout_seconds: float = Field(
+        600.0, gt=0, description="A BIDS validator run taking longer is stopped: not checked"
+    )
+    bids_text_max_bytes: int = Field(
+        16 * 2**20,
+        ge=0,
+        description="Sidecar and table files (JSON, TSV, ...) up to this size are read for "
+        "BIDS validation; larger ones are checked by name and size only",
+    )
     # Periodic sweep that re-queues jobs lost to a crash (publishing, checksums, DOIs).
     sweep_interval_seconds: float = Field(
         300.0, description="How often jobs lost to a crash are queued again"

@@ -25,9 +25,11 @@ from dandi_archive.assets.assets import dandisets_of_asset
 from dandi_archive.containers import facts as container_facts
 from dandi_archive.dandisets.dandisets import get_dandiset
 from dandi_archive.dandisets.versions import get_readable_version
-from dandi_archive.db.models import Asset, Dandiset, Version
+from dandi_archive.db.models import Asset, AssetStatus, Dandiset, Version
 from dandi_archive.errors import BadRequest, Conflict
 from dandi_archive.instance import Archive
+from dandi_archive.standards import BLOCKING
+from dandi_archive.standards import findings as standard_findings
 
 router = APIRouter(prefix="/api/dandisets/{dandiset_id}/versions/{version}/assets", tags=["assets"])
 REDIRECT: dict[int | str, dict] = {302: {"description": "To the file's bytes (Location)"}}
@@ -42,6 +44,7 @@ class Found:
     asset: Asset
     embargoed: bool
     dandiset: Dandiset | None  # the Dandiset named in the URL; None for /api/assets/{id}/
+    version: Version | None = None  # likewise, the version
 
 
 def readable_version(
@@ -72,7 +75,7 @@ def asset_in_version(session: SessionDep, user: UserDep, address: AddressDep) ->
     """An asset of a version the caller may read."""
     dandiset, found = get_readable_version(session, user, address.dandiset_id, address.version)
     asset = service.get_asset_in_version(session, found, address.asset_id)
-    return Found(asset, is_embargoed(dandiset), dandiset)
+    return Found(asset, is_embargoed(dandiset), dandiset, found)
 
 
 def asset_by_id(session: SessionDep, user: UserDep, asset_id: str) -> Found:
@@ -356,14 +359,26 @@ def delete_asset(
 
 
 @router.get("/{asset_id}/validation/", response_model=AssetValidation, summary="Validation state")
-def get_asset_validation(found: InVersionDep) -> AssetValidation:
+def get_asset_validation(session: SessionDep, found: InVersionDep) -> AssetValidation:
+    """The asset's metadata errors and what data standards' validators (BIDS) found of it
+    in this version: their errors count as errors (the asset is Invalid), their warnings
+    are listed apart as advice."""
     asset = found.asset
+    assert found.version is not None
+    standard = standard_findings.asset_findings(session, found.version.id, asset.path)
+    blocking = [f for f in standard if f["severity"] in BLOCKING]
+    status = asset.status.value
+    if blocking and asset.status == AssetStatus.VALID:
+        status = AssetStatus.INVALID.value
     return AssetValidation(
-        status=asset.status.value,
-        validation_errors=asset.validation_errors or [],
-        validation_warnings=container_facts.asset_warnings(
-            asset.path, asset.blob.container if asset.blob else None
-        ),
+        status=status,
+        validation_errors=[*(asset.validation_errors or []), *blocking],
+        validation_warnings=[
+            *(f for f in standard if f["severity"] not in BLOCKING),
+            *container_facts.asset_warnings(
+                asset.path, asset.blob.container if asset.blob else None
+            ),
+        ],
     )
 
 

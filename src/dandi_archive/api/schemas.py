@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from dandi_archive.dandisets.metadata import contact_person
 from dandi_archive.dandisets.stars import StarInfo
@@ -117,6 +117,12 @@ class VersionListItem(VersionDetail):
 
 
 class ValidationError(BaseModel):
+    """A problem, as upstream says it; one found by a data standard's validator (BIDS)
+    also has ``code`` (e.g. ``BIDS.JSON_KEY_REQUIRED``), ``severity`` (error, warning,
+    not-checked) and ``standard``."""
+
+    model_config = ConfigDict(extra="allow")
+
     field: str
     message: str
 
@@ -134,6 +140,11 @@ class DoiInfo(BaseModel):
 class VersionInfo(VersionListItem):
     asset_validation_errors: list[AssetValidationError]
     version_validation_errors: list[ValidationError]
+    validation_warnings: list[AssetValidationError] = Field(
+        default_factory=list,
+        description="Advice of data standards' validators (BIDS), not blocking publishing; "
+        "path is '' for the dataset as a whole",
+    )
     metadata: dict[str, Any]
     contact_person: str
     doi: DoiInfo | None = None
@@ -155,7 +166,8 @@ class AssetValidation(BaseModel):
     validation_errors: list[ValidationError]
     validation_warnings: list[ValidationError] = Field(
         default_factory=list,
-        description="Problems that do not block publishing (e.g. a .sif that is not a SIF)",
+        description="Problems that do not block publishing: data standards' validators' "
+        "advice (BIDS) and files that are not what their names say (a .sif that is not SIF)",
     )
 
 

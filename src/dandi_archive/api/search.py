@@ -72,6 +72,9 @@ def search(
     approach: list[str] = Query([], description="Approaches (any of them)"),
     technique: list[str] = Query([], description="Measurement techniques (any of them)"),
     standard: list[str] = Query([], description="Data standards (any of them)"),
+    datatype: list[str] = Query(
+        [], description="BIDS datatypes of files, e.g. anat, func, micr (any of them)"
+    ),
     license: list[str] = Query([], description="Licenses, e.g. CC-BY-4.0"),
     embargo: list[str] = Query([], description="OPEN, EMBARGOED or UNEMBARGOING"),
     sort: str = Query("relevance", description="relevance, name, modified, size or downloads"),
@@ -88,6 +91,7 @@ def search(
         "approach": approach,
         "technique": technique,
         "standard": standard,
+        "datatype": datatype,
         "license": license,
         "embargo": embargo,
     }

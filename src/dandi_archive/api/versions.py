@@ -29,8 +29,10 @@ from dandi_archive.db.models import Dandiset, User, Version
 from dandi_archive.errors import MethodNotAllowed
 from dandi_archive.harvest import croissant
 from dandi_archive.publishing import publish, withdraw
+from dandi_archive.standards import findings as standard_findings
 
 router = APIRouter(prefix="/api/dandisets/{dandiset_id}/versions", tags=["versions"])
+MAX_LISTED_WARNINGS = 200
 
 
 def version_items(
@@ -54,6 +56,7 @@ def version_info(
         **item.model_dump(),
         asset_validation_errors=service.asset_validation_errors(session, version),
         version_validation_errors=version.validation_errors or [],
+        validation_warnings=standard_findings.warnings(session, version.id, MAX_LISTED_WARNINGS),
         metadata=version.metadata_,
         contact_person=md.contact_person(version.metadata_),
         doi=dois.describe(session, version),

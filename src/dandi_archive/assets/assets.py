@@ -37,6 +37,7 @@ from dandi_archive.db.models import (
 from dandi_archive.db.text import like_escape
 from dandi_archive.errors import BadRequest, Conflict, NotFound
 from dandi_archive.search import index as search_index
+from dandi_archive.standards import bids
 
 if TYPE_CHECKING:
     from dandi_archive.instance import Archive
@@ -227,9 +228,12 @@ def _detach(session: Session, version: Version, asset: Asset) -> None:
 
 
 def _version_changed(
-    archive: Archive, session: Session, dandiset: Dandiset, version: Version
+    archive: Archive, session: Session, dandiset: Dandiset, version: Version, *changed: str
 ) -> None:
+    """After paths of a draft changed: its validation, and the checks of data standards
+    (BIDS) over the datasets holding them, are queued again."""
     mark_changed(archive, session, version)
+    bids.note_change(archive, session, version, changed)
     dandiset.modified = version.modified
 
 
@@ -302,14 +306,14 @@ def update_asset(
     ):
         return old
     _detach(session, change.draft, old)
-    asset = _put(archive, session, change)
+    asset = _put(archive, session, change, old.path)
     audit.asset_event(session, change.dandiset.id, user, "update_asset", asset)
     return asset
 
 
-def _put(archive: Archive, session: Session, change: _Change) -> Asset:
+def _put(archive: Archive, session: Session, change: _Change, *replaced: str) -> Asset:
     asset = _insert(archive, session, change.draft, change.path, change.metadata, change.content)
-    _version_changed(archive, session, change.dandiset, change.draft)
+    _version_changed(archive, session, change.dandiset, change.draft, change.path, *replaced)
     return asset
 
 
@@ -324,8 +328,9 @@ def remove_asset(
     dandiset, draft = get_writable_draft(session, user, identifier, version_id)
     asset = get_asset_in_version(session, draft, asset_id)
     audit.asset_event(session, dandiset.id, user, "remove_asset", asset)
+    path = asset.path
     _detach(session, draft, asset)
-    _version_changed(archive, session, dandiset, draft)
+    _version_changed(archive, session, dandiset, draft, path)
 
 
 # -- listing -----------------------------------------------------------------------------

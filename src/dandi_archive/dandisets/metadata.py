@@ -21,6 +21,7 @@ from dandischema.exceptions import JsonschemaValidationError, PydanticValidation
 from dandischema.metadata import validate
 
 from dandi_archive.containers import facts as container_facts
+from dandi_archive.standards import bids
 from dandi_archive.storage.base import manifest_key
 
 if TYPE_CHECKING:
@@ -224,7 +225,9 @@ def asset_full_metadata(
     """
     # Computed from rows that never change once published (the blob and its digests),
     # so a published asset's document is as frozen as its stored metadata.
-    meta = dict(asset.metadata_)
+    # What a BIDS path says (subject, session, datatype), where the stored metadata is
+    # silent: derived from the path, which never changes either.
+    meta = bids.with_entities(asset.path, asset.metadata_)
     blob = asset.blob
     meta["@context"] = context_url(meta.get("schemaVersion", DANDI_SCHEMA_VERSION))
     meta["id"] = f"dandiasset:{asset.id}"

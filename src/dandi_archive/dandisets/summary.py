@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from dandi_archive.dandisets.metadata import ZARR_ENCODING_FORMAT
 from dandi_archive.db.models import Asset, AssetStatus, Version, VersionAsset
+from dandi_archive.standards import bids
 
 BATCH = 1000
 
@@ -31,7 +32,11 @@ def _valid_assets(session: Session, version: Version) -> Iterator[dict[str, Any]
         .execution_options(yield_per=BATCH)
     )
     for asset in session.scalars(query):
-        meta = {**asset.metadata_, "path": asset.path, "contentSize": asset.size}
+        meta = {
+            **bids.with_entities(asset.path, asset.metadata_),
+            "path": asset.path,
+            "contentSize": asset.size,
+        }
         # The aggregation insists on these; a Zarr asset's format is set by the server
         # and the schema version only needs to be one dandischema accepts.
         if asset.zarr_id is not None:

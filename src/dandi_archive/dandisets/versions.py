@@ -24,6 +24,7 @@ from dandi_archive.db.models import (
 )
 from dandi_archive.errors import BadRequest, MethodNotAllowed, NotFound
 from dandi_archive.search import index as search_index
+from dandi_archive.standards import findings as standard_findings
 
 if TYPE_CHECKING:
     from dandi_archive.instance import Archive
@@ -170,6 +171,11 @@ def asset_validation_errors(session: Session, version: Version) -> list[dict[str
     )
     for path, asset_errors in invalid:
         errors.extend({**e, "path": path} for e in asset_errors or [])
+    # What data standards' validators (BIDS) found wrong with files of the draft.
+    for path, finding in standard_findings.blocking_asset_findings(
+        session, version.id, MAX_LISTED_ASSET_ERRORS
+    ):
+        errors.append({**finding, "path": path})
     return errors
 
 

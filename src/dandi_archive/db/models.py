@@ -616,6 +616,52 @@ class Doi(Base):
     updated: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class StandardCheck(Base):
+    """A data standard's validator run over part of a draft: a BIDS dataset (``root``, the
+    folder holding its ``dataset_description.json``, "" for the top). One row per draft,
+    standard and root, so runs are coalesced: a change bumps ``generation`` and queues a
+    run only if none is queued or running; a run that finds the generation moved on
+    drops its result and runs once more (``standards.bids``)."""
+
+    __tablename__ = "standard_checks"
+
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    standard: Mapped[str] = mapped_column(String(32), primary_key=True)
+    root: Mapped[str] = mapped_column(PathString, primary_key=True)
+    state: Mapped[str] = mapped_column(String(16), default="queued")  # queued, running, done
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    # Set once done: "checked", or "not-checked" (the validator crashed, timed out or is
+    # missing; ``reason`` says which) -- never taken for a pass.
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    # What the validator said of the dataset as a whole (subjects, datatypes, versions).
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    updated: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StandardFinding(Base):
+    """An issue a standard's validator found in a draft: about the asset at ``path``, or
+    (``path`` None) about the dataset as a whole. Errors and "could not be checked" block
+    publishing; warnings are advice. Replaced as a whole by each run of its check."""
+
+    __tablename__ = "standard_findings"
+    __table_args__ = (Index("ix_standard_findings_check", "version_id", "standard", "root"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id", ondelete="CASCADE"))
+    standard: Mapped[str] = mapped_column(String(32))
+    root: Mapped[str] = mapped_column(PathString)
+    path: Mapped[str | None] = mapped_column(PathString)
+    severity: Mapped[str] = mapped_column(String(16))  # error, warning, not-checked
+    code: Mapped[str] = mapped_column(String(100))
+    field: Mapped[str] = mapped_column(String(255), default="")
+    message: Mapped[str] = mapped_column(Text)
+
+
 class Upload(Base):
     """A multipart upload in progress; it becomes an AssetBlob once validated."""
 

@@ -23,6 +23,7 @@ from dandi_archive.db.models import (
 )
 from dandi_archive.integrity import fixity, inventory
 from dandi_archive.mail import outbox
+from dandi_archive.standards import bids
 from dandi_archive.tasks.registry import job
 from dandi_archive.zarr import ingest as zarr_ingest
 
@@ -134,6 +135,7 @@ def sweep(archive: Archive, min_age_seconds: float = 0, restarted: bool = False)
         ):
             archive.defer(session, "validate_asset", asset_id=str(asset_id))
         zarr_ingest.requeue_stuck(archive, session, cutoff, restarted=restarted)
+        bids.requeue_stuck(archive, session, cutoff, restarted=restarted)
         for zarr_id in session.scalars(
             select(Zarr.id).where(Zarr.preserved.is_(False), Zarr.modified <= cutoff)
         ):

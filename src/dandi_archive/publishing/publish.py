@@ -44,6 +44,7 @@ from dandi_archive.db.models import (
 )
 from dandi_archive.errors import ArchiveError, BadRequest, Conflict, Locked, NotFound
 from dandi_archive.publishing.manifests import manifest_prefix
+from dandi_archive.standards import findings as standard_findings
 from dandi_archive.zarr import freeze as zarr_freeze
 from dandi_archive.zarr import zarrs
 
@@ -103,6 +104,11 @@ def _check_publishable(session: Session, dandiset: Dandiset, draft: Version) -> 
         raise Conflict(
             f"{sum(statuses.values())} asset(s) are still being validated; try again shortly."
         )
+    # Data standards' validators (BIDS): errors, or data they could not check, block.
+    problem = standard_findings.publish_problem(session, draft.id)
+    if problem is not None:
+        pending, message = problem
+        raise Conflict(message) if pending else BadRequest(message)
 
 
 def publish_refusal(session: Session, dandiset: Dandiset, draft: Version) -> str | None:

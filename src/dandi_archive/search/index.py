@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 
 from dandi_archive.db.models import Asset, Dandiset, Version, VersionAsset
 from dandi_archive.db.search import SearchAsset, SearchDandiset, SearchFacet, SearchTerm
+from dandi_archive.standards import bids
 
 # Facets shown in search; "variable" (NWB types) is indexed as words and counted too.
-FACETS = ("species", "approach", "technique", "standard", "license")
+FACETS = ("species", "approach", "technique", "standard", "datatype", "license")
 NWB_STANDARD = "Neurodata Without Borders (NWB)"
 BIDS_STANDARD = "Brain Imaging Data Structure (BIDS)"
 NGFF_STANDARD = "OME/NGFF Standard"
@@ -82,6 +83,10 @@ def asset_facets(path: str, metadata: dict[str, Any]) -> set[tuple[str, str]]:
         values.add(("standard", BIDS_STANDARD))
     if name.endswith(".ome.zarr"):
         values.add(("standard", NGFF_STANDARD))
+    # A BIDS data file's datatype folder (anat, func, micr, ...), read from its path.
+    found = bids.entities(path)
+    if found is not None:
+        values.add(("datatype", found["datatype"]))
     return {(f, v[:MAX_VALUE]) for f, v in values}
 
 

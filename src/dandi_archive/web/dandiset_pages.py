@@ -28,12 +28,14 @@ from dandi_archive.harvest import signposting
 from dandi_archive.instance import Archive
 from dandi_archive.publishing import publish as publish_service
 from dandi_archive.publishing.manifests import manifest_prefix
+from dandi_archive.standards import findings as standard_findings
 from dandi_archive.web import jsonld, viewers
 from dandi_archive.web.embargo_pages import request_page
 from dandi_archive.web.session import WebUser
 from dandi_archive.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+MAX_SHOWN_WARNINGS = 100
 FILES_PER_PAGE = 100
 
 
@@ -101,10 +103,17 @@ def landing_context(
     )
     errors: dict[str, Any] = {}
     refusal = None
+    standards: dict[str, Any] = {}
     if owner and version.is_draft:
         errors = {
             "version": version.validation_errors or [],
             "assets": version_service.asset_validation_errors(session, version),
+        }
+        # What data standards' validators (BIDS) said: their state and their advice.
+        standards = {
+            "checks": standard_findings.checks(session, version.id),
+            "warnings": standard_findings.warnings(session, version.id, MAX_SHOWN_WARNINGS),
+            "counts": standard_findings.counts(session, version.id),
         }
         # The rule publishing applies, so "Publish…" is offered only when it can succeed.
         refusal = publish_service.publish_refusal(session, dandiset, version)
@@ -128,6 +137,7 @@ def landing_context(
         "jsonld": Markup(jsonld.script_json(doc)),  # escaped for <script> by script_json
         "canonical_url": url,
         "errors": errors,
+        "standards": standards,
         "api_url": settings.api_url,
         "software": container_software.listing(session, version.id, settings.api_url),
         "pending_requests": (
@@ -266,6 +276,7 @@ def asset(
     item = asset_service.get_asset_in_version(session, found, asset_id)
     embargoed = dandiset.embargo_status != "OPEN"
     meta = asset_service.documents(archive, session, [item], embargoed=embargoed)[0]
+    owner = is_owner(session, dandiset.id, user)
     return render(
         request,
         "asset.html",
@@ -278,7 +289,11 @@ def asset(
         nwb=nwb_summary(meta),
         image=meta.get("ngff"),
         thumbnail=(item.zarr.ngff or {}).get("thumbnail") if item.zarr else None,
-        is_owner=is_owner(session, dandiset.id, user),
+        is_owner=owner,
+        # What data standards' validators (BIDS) found of this file, for its owners.
+        standard_findings=(
+            standard_findings.asset_findings(session, found.id, item.path) if owner else []
+        ),
         api_url=archive.settings.api_url,
         viewers=_viewers(archive, dandiset, found, item, meta, embargoed),
         embargoed=embargoed,

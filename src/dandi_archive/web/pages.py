@@ -20,6 +20,7 @@ FACET_LABELS = {
     "approach": "Approach",
     "technique": "Measurement technique",
     "standard": "Data standard",
+    "datatype": "BIDS datatype",
     "license": "License",
     "embargo": "Access",
 }
