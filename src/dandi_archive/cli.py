@@ -726,6 +726,80 @@ def _print_transfer_report(report: Any, bucket: Any) -> None:
         )
 
 
+def _embedded_data_dir(data_dir: Path, command: str) -> Path:
+    """Backups by these commands are of the embedded default only."""
+    settings = load_settings(data_dir=data_dir)
+    if not settings.uses_sqlite or settings.s3_bucket:
+        raise click.UsageError(
+            f"`dandi-archive {command}` is for the embedded archive (SQLite and the bucket "
+            "folder); with PostgreSQL and S3 use pg_dump/pg_restore and the bucket's "
+            "replication (see the handbook's Backups page)."
+        )
+    return settings.data_dir
+
+
+def _bytes_bar(total: int | None, desc: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024)
+
+
+@main.command()
+@click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@data_dir_option
+def backup(dest: Path, data_dir: Path) -> None:
+    """Back up the embedded archive (database, bucket folder, secret key) into DEST, a
+    new folder. Safe while the server runs; every file is copied with its SHA-256."""
+    from dandi_archive.backup.run import BackupRefused
+    from dandi_archive.backup.run import backup as run_backup
+
+    source = _embedded_data_dir(data_dir, "backup")
+    try:
+        with _bytes_bar(None, "backing up") as bar:
+            report = run_backup(source, dest, progress=bar.update)
+    except BackupRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"Backed up the database (schema {report.schema}) and {report.files} file(s), "
+        f"{report.bytes} bytes, into {dest}."
+    )
+    if not report.secret_key:
+        click.echo("The secret key is set in the environment: keep DANDI_ARCHIVE_SECRET_KEY too.")
+    if report.vanished:
+        click.echo(f"{len(report.vanished)} object(s) were deleted while being copied (skipped).")
+
+
+@main.command()
+@click.argument("source", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--check", "check_only", is_flag=True, help="Only check the backup; change nothing.")
+@data_dir_option
+def restore(source: Path, check_only: bool, data_dir: Path) -> None:
+    """Restore a backup made by `dandi-archive backup` into --data-dir, which must be new
+    or empty. Every file is checked against its SHA-256 first: a damaged or incomplete
+    backup is refused and nothing is changed."""
+    from dandi_archive.backup.run import BackupRefused, check, read_backup
+    from dandi_archive.backup.run import restore as run_restore
+
+    try:
+        meta, entries = read_backup(source)
+        total = sum(e.size for e in entries)
+        if check_only:
+            with _bytes_bar(total, "checking") as bar:
+                check(source, progress=bar.update)
+            click.echo(f"The backup of {meta['created']} is whole: {len(entries)} file(s) check.")
+            return
+        target = _embedded_data_dir(data_dir, "restore")
+        with _bytes_bar(total, "restoring") as bar:
+            run_restore(source, target, progress=bar.update)
+    except BackupRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"Restored the backup of {meta['created']} ({len(entries)} files) into "
+        f"{target}. Start the archive on it (`dandi-archive serve` migrates the database "
+        "if this version is newer), then run `dandi-archive check`."
+    )
+
+
 @main.command()
 @click.option("--no-objects", is_flag=True, help="Skip asking the bucket for every blob.")
 @data_dir_option

@@ -51,7 +51,8 @@ from dandi_archive.accounts import registration as accounts
 from dandi_archive.accounts import users
 from dandi_archive.app import create_app
 from dandi_archive.archive import build_archive
-from dandi_archive.db.models import User, UserStatus
+from dandi_archive.db.models import HelpRequest, User, UserStatus
+from dandi_archive.helpdesk import requests as helpdesk
 
 from ..conftest import BACKENDS, make_settings
 from ..helpers import DANDISET_METADATA, ApiClient, dandi_etag, md5_base64
@@ -520,6 +521,13 @@ TABLE: tuple[Row, ...] = (
     Row("POST", "/account/api-key", "401 no 401 ok ok ok", after="keys"),
     Row("GET", "/admin/users", ADMIN),
     Row("POST", "/admin/users/{user_id}", ADMIN, body=form(action="approve")),
+    # The helpdesk: anyone reads whom to ask; any signed-in account (a pending one too)
+    # writes to the administrators and reads its own requests; administrators answer.
+    Row("GET", "/help/", PUBLIC),
+    Row("POST", "/help/", "401 ok 401 ok ok ok", body=form(subject="Help", message="Please")),
+    Row("GET", "/help/requests", "401 ok 401 ok ok ok"),
+    Row("GET", "/admin/help", ADMIN),
+    Row("POST", "/admin/help/{help_id}", ADMIN, body=form(answer="Done."), fresh="help"),
     # -- the OAuth 2 / OpenID Connect provider ---------------------------------------------
     Row("GET", "/.well-known/openid-configuration", PUBLIC),
     Row("GET", "/.well-known/oauth-authorization-server", PUBLIC),
@@ -564,6 +572,7 @@ class Target:
     u: str  # an upload, initialized and left so
     uid: int = 0  # an account waiting for approval
     r: str = "0"  # an access request (pending, of the embargoed Dandiset)
+    h: str = "0"  # a help request (open)
 
     def params(self) -> dict[str, str]:
         return {
@@ -578,6 +587,7 @@ class Target:
             "slug": "upload",
             "user_id": str(self.uid),
             "request_id": self.r,
+            "help_id": self.h,
             "schema_version": DANDI_SCHEMA_VERSION,
             "zarr_path": "0/0",
         }
@@ -702,11 +712,21 @@ def fresh_target(w: World, kind: str, state: str, base: Target) -> Target:
         r = api.post(f"/api/dandisets/{base.d}/access-requests/", asker)
         assert r.status_code == 200, r.text
         return replace(base, r=str(r.json()["id"]))
+    if kind == "help":
+        return replace(base, h=str(help_request(w)))
     if kind == "upload":
         r = api.post("/api/uploads/initialize/", owner, **initialize_body(w, "owner", base))
         assert r.status_code == 200, r.text
         return replace(base, u=r.json()["upload_id"])
     raise AssertionError(kind)
+
+
+def help_request(w: World) -> int:
+    """An open help request of the approved stranger's."""
+    with w.api.archive.db.session(write=True) as session:
+        user = users.get_user_by_email(session, w.emails["approved"])
+        request = helpdesk.submit(w.api.archive, session, user, "Matrix", "A question")
+        return request.id
 
 
 def build_world(api: ApiClient, backend: str) -> World:
@@ -750,8 +770,10 @@ def build_world(api: ApiClient, backend: str) -> World:
     asker = api.make_user("asker@example.org", name="Ann Asker")
     r = api.post(f"/api/dandisets/{embargoed.d}/access-requests/", asker)
     assert r.status_code == 200, r.text
+    help_id = str(help_request(w))
     for t in w.targets.values():
         t.r = str(r.json()["id"])
+        t.h = help_id
     api.wait_for_jobs()
     # Rejected after signing in: its key and its browser session both stop counting.
     with api.archive.db.session(write=True) as session:
@@ -876,6 +898,7 @@ def snapshot(w: World) -> list[Any]:
     state = [w.api.get(url, admin).json() for url in urls]
     with w.api.archive.db.session() as session:
         state.append(sorted(session.execute(select(User.email, User.status, User.username))))
+        state.append(list(session.execute(select(HelpRequest.id, HelpRequest.answer))))
     return state
 
 

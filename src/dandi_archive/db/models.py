@@ -822,3 +822,32 @@ class Transfer(Base):
     started: Mapped[datetime] = mapped_column(default=utcnow)
     rows_copied: Mapped[datetime | None] = mapped_column()
     finished: Mapped[datetime | None] = mapped_column()
+
+
+class HelpRequest(Base):
+    """A signed-in user's question to the administrators (the helpdesk), optionally
+    about one Dandiset they can see. Administrators read the open ones and answer once;
+    both the question and the answer are mailed (``dandi_archive.helpdesk``)."""
+
+    __tablename__ = "help_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # Kept when the Dandiset is deleted: the question stays readable, without the link.
+    dandiset_id: Mapped[int | None] = mapped_column(
+        ForeignKey("dandisets.id", ondelete="SET NULL"), index=True
+    )
+    subject: Mapped[str] = mapped_column(String(200))
+    message: Mapped[str] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # None while open; the admin's answer, once written, is what the requester reads.
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered: Mapped[datetime | None] = mapped_column(index=True)
+    answered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined", innerjoin=True)
+    answerer: Mapped[User | None] = relationship(foreign_keys=[answered_by], lazy="joined")
+
+    @property
+    def is_open(self) -> bool:
+        return self.answered is None

@@ -59,6 +59,9 @@ class CodeBlock:
     language: str
     tested: bool
     text: str
+    # Further words of the info string: ``postgres`` marks a block run against a
+    # PostgreSQL archive (tests/backup), not the embedded one the other blocks use.
+    options: tuple[str, ...] = ()
 
 
 def _markdown() -> MarkdownIt:
@@ -141,5 +144,8 @@ def code_blocks(values: InstanceValues) -> list[CodeBlock]:
                 continue
             words = token.info.split()
             language = words[0] if words else ""
-            blocks.append(CodeBlock(page.slug, language, "tested" in words[1:], token.content))
+            options = tuple(words[1:])
+            blocks.append(
+                CodeBlock(page.slug, language, "tested" in options, token.content, options)
+            )
     return blocks

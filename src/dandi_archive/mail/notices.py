@@ -11,7 +11,7 @@ from dandi_archive.mail import outbox, texts
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from dandi_archive.db.models import Dandiset, User
+    from dandi_archive.db.models import Dandiset, HelpRequest, User
     from dandi_archive.instance import Archive
 
 
@@ -106,3 +106,24 @@ def embargo_ends_soon(
 def password_reset(archive: Archive, session: Session, user: User, link: str) -> None:
     subject, body = texts.password_reset(archive.settings, user, link)
     outbox.enqueue(archive, session, "password_reset", [user.email], subject, body)
+
+
+def help_requested(
+    archive: Archive,
+    session: Session,
+    request: HelpRequest,
+    requester: User,
+    dandiset: Dandiset | None,
+    name: str | None,
+) -> None:
+    """A question for the administrators (the configured addresses, else every admin)."""
+    subject, body = texts.help_requested(archive.settings, request, requester, dandiset, name)
+    recipients = outbox.admin_addresses(archive.settings, session)
+    outbox.enqueue(archive, session, "help_requested", recipients, subject, body)
+
+
+def help_answered(
+    archive: Archive, session: Session, request: HelpRequest, requester: User, by: User
+) -> None:
+    subject, body = texts.help_answered(archive.settings, request, requester, by)
+    outbox.enqueue(archive, session, "help_answered", [requester.email], subject, body)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from dandi_archive.db.models import Dandiset, User, UserStatus
+from dandi_archive.db.models import Dandiset, HelpRequest, User, UserStatus
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -223,6 +223,54 @@ Approve or reject them (with a reason, sent to the person) here:
 {_signature(settings)}
 """
     return list(recipients), f"DANDI Archive: {count} {accounts} approval", body
+
+
+def help_requested(
+    settings: Settings,
+    request: HelpRequest,
+    requester: User,
+    dandiset: Dandiset | None,
+    name: str | None,
+) -> Text:
+    who = f"{requester.name or requester.username} <{requester.email}>"
+    status = "" if requester.is_approved else f" (account {requester.status.value.lower()})"
+    about = (
+        f"\nAbout this Dandiset:\n\n{_dandiset_line(settings, dandiset, name or '')}\n"
+        if dandiset is not None
+        else ""
+    )
+    return (
+        f"Help request {request.id}: {request.subject}",
+        f"""{who}{status} asks for help:
+
+  {request.subject}
+
+{_indent(request.message)}
+{about}
+Answer it here (the answer is mailed to them):
+
+  {settings.webui_url}/admin/help#request-{request.id}
+{_signature(settings)}
+""",
+    )
+
+
+def help_answered(settings: Settings, request: HelpRequest, requester: User, by: User) -> Text:
+    return (
+        f"Re: {request.subject}",
+        f"""{_greeting(requester)}
+
+{by.name or by.username}, an administrator of the archive, answered your help
+request "{request.subject}":
+
+{_indent(request.answer or "")}
+
+Your requests and their answers are on this page:
+
+  {settings.webui_url}/help/requests
+{_signature(settings)}
+""",
+    )
 
 
 def _indent(text: str) -> str:

@@ -22,6 +22,7 @@ from dandi_archive.web import (
     errors,
     external_sign_in,
     handbook,
+    helpdesk,
     history_pages,
     oauth,
     owner,
@@ -49,6 +50,6 @@ def install(app: FastAPI, archive: Archive) -> None:
     # /dandiset/{id}/owners, …/access and …/history precede /dandiset/{id}/{version}.
     modules = (owner, embargo_pages, history_pages, pages, dandiset_pages, accounts)
     modules += (external_sign_in,)
-    for module in (*modules, questionnaire, handbook, oauth, password_reset):
+    for module in (*modules, questionnaire, handbook, helpdesk, oauth, password_reset):
         app.include_router(module.router)
     errors.install(app)
