@@ -1,7 +1,7 @@
 """helpdesk: users' questions to the administrators and their answers
 
-Revision ID: 0021_helpdesk
-Revises: 0020_transfer
+Revision ID: 0023_helpdesk
+Revises: 0022_bids
 Create Date: 2026-12-27 10:00:00.000000
 """
 
@@ -9,8 +9,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0021_helpdesk'
-down_revision = '0020_transfer'
+revision = '0023_helpdesk'
+down_revision = '0022_bids'
 branch_labels = None
 depends_on = None
 
