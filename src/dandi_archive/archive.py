@@ -17,6 +17,7 @@ from dandi_archive.instance import Archive, JobQueue
 from dandi_archive.integrity import tasks as _integrity_jobs
 from dandi_archive.mail import tasks as _mail_jobs
 from dandi_archive.publishing import tasks as _publishing_jobs
+from dandi_archive.standards import tasks as _standards_jobs
 from dandi_archive.storage.base import BlobStore
 from dandi_archive.zarr import tasks as _zarr_jobs
 
@@ -28,6 +29,7 @@ JOB_MODULES = (
     _integrity_jobs,
     _mail_jobs,
     _publishing_jobs,
+    _standards_jobs,
     _zarr_jobs,
 )
 

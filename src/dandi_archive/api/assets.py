@@ -27,6 +27,7 @@ from dandi_archive.dandisets.versions import get_readable_version
 from dandi_archive.db.models import Asset, Dandiset, Version
 from dandi_archive.errors import BadRequest, Conflict
 from dandi_archive.instance import Archive
+from dandi_archive.standards import nwb
 
 router = APIRouter(prefix="/api/dandisets/{dandiset_id}/versions/{version}/assets", tags=["assets"])
 REDIRECT: dict[int | str, dict] = {302: {"description": "To the file's bytes (Location)"}}
@@ -355,10 +356,16 @@ def delete_asset(
 
 
 @router.get("/{asset_id}/validation/", response_model=AssetValidation, summary="Validation state")
-def get_asset_validation(found: InVersionDep) -> AssetValidation:
+def get_asset_validation(session: SessionDep, found: InVersionDep) -> AssetValidation:
+    """The asset's validation errors (the NWB Inspector's critical findings among them)
+    and, for an NWB file, the inspector's advice apart."""
     asset = found.asset
+    inspection = nwb.inspection_of(session, asset)
     return AssetValidation(
-        status=asset.status.value, validation_errors=asset.validation_errors or []
+        status=asset.status.value,
+        validation_errors=asset.validation_errors or [],
+        validation_warnings=nwb.advice(inspection),
+        nwb_inspection=nwb.summary(inspection),
     )
 
 

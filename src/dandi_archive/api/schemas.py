@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from dandi_archive.dandisets.metadata import contact_person
 from dandi_archive.dandisets.stars import StarInfo
@@ -117,6 +117,12 @@ class VersionListItem(VersionDetail):
 
 
 class ValidationError(BaseModel):
+    """A problem, as upstream says it; one found by a data standard's validator (the NWB
+    Inspector) also has ``code`` (e.g. ``NWBI.check_subject_exists``), ``severity``
+    (error, warning, not-checked) and ``standard``."""
+
+    model_config = ConfigDict(extra="allow")
+
     field: str
     message: str
 
@@ -153,6 +159,16 @@ class AssetOut(BaseModel):
 class AssetValidation(BaseModel):
     status: str
     validation_errors: list[ValidationError]
+    validation_warnings: list[ValidationError] = Field(
+        default_factory=list,
+        description="Advice of data standards' validators (NWB Inspector best practices)",
+    )
+    nwb_inspection: dict[str, Any] | None = Field(
+        None,
+        description="For an NWB file: the NWB Inspector's run over its bytes (state, "
+        "outcome, reason when it could not check, inspector version, bytes read, errors, "
+        "advice)",
+    )
 
 
 class PathAsset(BaseModel):
