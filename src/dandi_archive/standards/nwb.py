@@ -124,7 +124,9 @@ def summary(row: NwbInspection | None) -> dict[str, Any] | None:
 
 
 def advice(row: NwbInspection | None) -> list[dict[str, Any]]:
-    return [f for f in (row.findings if row else []) if f.get("severity") == WARNING]
+    """The advice, violations of best practice before suggestions."""
+    found = [f for f in (row.findings if row else []) if f.get("severity") == WARNING]
+    return sorted(found, key=lambda f: f.get("importance") != "BEST_PRACTICE_VIOLATION")
 
 
 # -- the job -------------------------------------------------------------------------------

@@ -42,7 +42,11 @@ def inspect(location: str, size: int) -> dict[str, Any]:
     f = RangedFile(location, size)
     try:
         if not looks_like_hdf5(f):
-            return {"outcome": "not-checked", "reason": "not an HDF5 file", "bytes_read": 0}
+            return {
+                "outcome": "not-checked",
+                "reason": "not an HDF5 file",
+                "bytes_read": f.bytes_fetched,
+            }
         try:
             import h5py
             import pynwb
