@@ -18,11 +18,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# The `nwb` extra: the NWB Inspector that judges uploaded NWB files (README, "NWB files").
 install: $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e '.[nwb]'
 
 install-test: $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,nwb]'
 
 install-hub: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[hub]'

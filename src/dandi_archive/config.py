@@ -217,6 +217,14 @@ class Settings(BaseSettings):
         description="Sidecar and table files (JSON, TSV, ...) up to this size are read for "
         "BIDS validation; larger ones are checked by name and size only",
     )
+    # NWB files: the NWB Inspector (the field's best-practice checker) run in a job over
+    # each new blob, streamed (standards/nwb.py).
+    nwb_inspection_timeout_seconds: float = Field(
+        900.0,
+        gt=0,
+        description="An NWB Inspector run over one file taking longer is stopped; the file "
+        "is then marked 'could not be checked'",
+    )
     # Periodic sweep that re-queues jobs lost to a crash (publishing, checksums, DOIs).
     sweep_interval_seconds: float = Field(
         300.0, description="How often jobs lost to a crash are queued again"

@@ -1,6 +1,7 @@
 """Versions: the draft's metadata, edits, and validation state."""
 
 from ..helpers import DANDISET_METADATA
+from ..nwbfiles import nwb_bytes
 
 
 def test_versions_list_and_info(api):
@@ -66,7 +67,7 @@ def test_bad_version_requests(api):
     assert api.get(url, params={"order": "name"}).status_code == 400
 
 
-def test_adding_an_asset_revalidates_the_draft(api):
+def test_adding_an_asset_revalidates_the_draft(api, tmp_path):
     key = api.make_user()
     dandiset = api.create_dandiset(key)
     api.wait_for_jobs()
@@ -85,7 +86,7 @@ def test_adding_an_asset_revalidates_the_draft(api):
         "encodingFormat": "application/x-nwb",
         "wasAttributedTo": [mouse],
     }
-    api.add_asset(key, dandiset, "sub-mouse1/sub-mouse1.nwb", b"a", metadata)
+    api.add_asset(key, dandiset, "sub-mouse1/sub-mouse1.nwb", nwb_bytes(tmp_path), metadata)
     api.wait_for_jobs()
     info = api.get(f"/api/dandisets/{dandiset}/versions/draft/info/").json()
     assert info["status"] == "Valid"

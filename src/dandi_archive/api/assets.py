@@ -28,7 +28,7 @@ from dandi_archive.dandisets.versions import get_readable_version
 from dandi_archive.db.models import Asset, AssetStatus, Dandiset, Version
 from dandi_archive.errors import BadRequest, Conflict
 from dandi_archive.instance import Archive
-from dandi_archive.standards import BLOCKING
+from dandi_archive.standards import BLOCKING, nwb
 from dandi_archive.standards import findings as standard_findings
 
 router = APIRouter(prefix="/api/dandisets/{dandiset_id}/versions/{version}/assets", tags=["assets"])
@@ -360,9 +360,10 @@ def delete_asset(
 
 @router.get("/{asset_id}/validation/", response_model=AssetValidation, summary="Validation state")
 def get_asset_validation(session: SessionDep, found: InVersionDep) -> AssetValidation:
-    """The asset's metadata errors and what data standards' validators (BIDS) found of it
-    in this version: their errors count as errors (the asset is Invalid), their warnings
-    are listed apart as advice."""
+    """The asset's metadata errors and what data standards' validators found of it: BIDS
+    findings in this version (errors make the asset Invalid) and, for an NWB file, the
+    NWB Inspector's run (its critical findings are already among the asset's errors);
+    advice and warnings are listed apart."""
     asset = found.asset
     assert found.version is not None
     standard = standard_findings.asset_findings(session, found.version.id, asset.path)
@@ -370,15 +371,18 @@ def get_asset_validation(session: SessionDep, found: InVersionDep) -> AssetValid
     status = asset.status.value
     if blocking and asset.status == AssetStatus.VALID:
         status = AssetStatus.INVALID.value
+    inspection = nwb.inspection_of(session, asset)
     return AssetValidation(
         status=status,
         validation_errors=[*(asset.validation_errors or []), *blocking],
         validation_warnings=[
             *(f for f in standard if f["severity"] not in BLOCKING),
+            *nwb.advice(inspection),
             *container_facts.asset_warnings(
                 asset.path, asset.blob.container if asset.blob else None
             ),
         ],
+        nwb_inspection=nwb.summary(inspection),
     )
 
 

@@ -117,9 +117,10 @@ class VersionListItem(VersionDetail):
 
 
 class ValidationError(BaseModel):
-    """A problem, as upstream says it; one found by a data standard's validator (BIDS)
-    also has ``code`` (e.g. ``BIDS.JSON_KEY_REQUIRED``), ``severity`` (error, warning,
-    not-checked) and ``standard``."""
+    """A problem, as upstream says it; one found by a data standard's validator (BIDS, the
+    NWB Inspector) also has ``code`` (e.g. ``BIDS.JSON_KEY_REQUIRED``,
+    ``NWBI.check_subject_exists``), ``severity`` (error, warning, not-checked) and
+    ``standard``."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -167,7 +168,14 @@ class AssetValidation(BaseModel):
     validation_warnings: list[ValidationError] = Field(
         default_factory=list,
         description="Problems that do not block publishing: data standards' validators' "
-        "advice (BIDS) and files that are not what their names say (a .sif that is not SIF)",
+        "advice (BIDS, NWB Inspector best practices) and files that are not what their "
+        "names say (a .sif that is not SIF)",
+    )
+    nwb_inspection: dict[str, Any] | None = Field(
+        None,
+        description="For an NWB file: the NWB Inspector's run over its bytes (state, "
+        "outcome, reason when it could not check, inspector version, bytes read, errors, "
+        "advice)",
     )
 
 

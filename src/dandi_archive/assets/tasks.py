@@ -1,5 +1,6 @@
-"""Background jobs of assets: the SHA-256 of a new blob, validating an asset's metadata, and
-lifting the embargo mark of a blob that became public."""
+"""Background jobs of assets: the SHA-256 of a new blob, validating an asset (its metadata,
+and for an NWB file what the NWB Inspector found), and lifting the embargo mark of a blob
+that became public."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from dandi_archive.db.models import (
     VersionStatus,
     ZarrStatus,
 )
+from dandi_archive.standards import nwb
 from dandi_archive.storage.hashing import sha256_of_object
 from dandi_archive.tasks.registry import job
 from dandi_archive.zarr import zarrs
@@ -88,6 +90,10 @@ def validate_asset(archive: Archive, asset_id: str) -> None:
             md.asset_full_metadata(archive, asset, embargoed=embargoed)
         )
         errors += zarrs.ngff_errors(asset)
+        nwb_errors = nwb.blocking_errors(archive, session, asset)
+        if nwb_errors is None:
+            return  # the NWB Inspector's run queues this job again when it is done
+        errors += nwb_errors
         asset.status = AssetStatus.INVALID if errors else AssetStatus.VALID
         asset.validation_errors = errors
         # Only valid assets count in the assetsSummary, so the draft's must be redone.

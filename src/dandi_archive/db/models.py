@@ -359,6 +359,29 @@ class AssetBlob(Base):
     container: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
 
 
+class NwbInspection(Base):
+    """What the NWB Inspector found in a blob's bytes (``standards.nwb``): one row per
+    blob, so content uploaded twice is inspected once and a changed file (a new blob) is
+    inspected anew. ``state`` is queued, running (``token`` names the run) or done;
+    ``outcome`` is "checked", or "not-checked" with the ``reason`` (not HDF5, unreadable,
+    inspector crashed or timed out) -- never taken for a pass."""
+
+    __tablename__ = "nwb_inspections"
+
+    blob_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("asset_blobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    token: Mapped[str | None] = mapped_column(String(32))
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    # Each finding as ``standards.finding`` makes it, with the inspector's importance.
+    findings: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument, default=list)
+    inspector_version: Mapped[str | None] = mapped_column(String(32))
+    bytes_read: Mapped[int | None] = mapped_column(BigInteger)  # of the blob, by the run
+    updated: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class BlobGrant(Base):
     """A Dandiset whose owners may use a blob because its bytes were uploaded into it.
 

@@ -29,6 +29,7 @@ from dandi_archive.instance import Archive
 from dandi_archive.publishing import publish as publish_service
 from dandi_archive.publishing.manifests import manifest_prefix
 from dandi_archive.standards import findings as standard_findings
+from dandi_archive.standards import nwb as nwb_standard
 from dandi_archive.web import jsonld, viewers
 from dandi_archive.web.embargo_pages import request_page
 from dandi_archive.web.session import WebUser
@@ -298,7 +299,19 @@ def asset(
         viewers=_viewers(archive, dandiset, found, item, meta, embargoed),
         embargoed=embargoed,
         warnings=container_facts.asset_warnings(item.path, item.blob and item.blob.container),
+        inspection=nwb_standard.summary(nwb_standard.inspection_of(session, item)),
+        importance=IMPORTANCE,
     )
+
+
+# The NWB Inspector's importance levels as the file page says them.
+IMPORTANCE = {
+    "ERROR": "Check failed",
+    "PYNWB_VALIDATION": "Schema error",
+    "CRITICAL": "Critical",
+    "BEST_PRACTICE_VIOLATION": "Best practice violation",
+    "BEST_PRACTICE_SUGGESTION": "Suggestion",
+}
 
 
 def _viewers(

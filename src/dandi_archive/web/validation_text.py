@@ -58,7 +58,9 @@ def problems(errors: list[dict[str, str]]) -> list[tuple[str, str]]:
     said: list[tuple[str, str]] = []
     for error in errors:
         field = error.get("field") or "metadata"
-        entry = (field, plain(field, error.get("message", "")))
+        message = error.get("message", "")
+        # A data standard's validator (NWB Inspector) speaks of the file, not of a form field.
+        entry = (field, message if error.get("standard") else plain(field, message))
         if entry not in said:
             said.append(entry)
     return said
