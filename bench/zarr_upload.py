@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -60,6 +61,12 @@ def timed_cp(source: Path, target: Path, settle_seconds: float) -> float:
     return seconds
 
 
+def _children_cpu_seconds() -> float:
+    """User + system CPU of this process's waited-for children (the client's run)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chunks", type=int, default=10_000)
@@ -82,6 +89,7 @@ def main() -> None:
         cp_seconds = timed_cp(source, work / "copy.zarr", args.settle)
         settle(args.settle)
         server_cpu = tree_cpu_seconds(target.server.pid)
+        client_cpu = _children_cpu_seconds()
         start = time.perf_counter()
         upload = subprocess.run(
             [venv_tool("dandi"), "upload", "-i", target.server.url, "-J", args.jobs],
@@ -92,6 +100,7 @@ def main() -> None:
         )
         upload_seconds = time.perf_counter() - start
         server_cpu = tree_cpu_seconds(target.server.pid) - server_cpu
+        client_cpu = _children_cpu_seconds() - client_cpu
         if upload.returncode != 0:
             raise SystemExit(upload.stdout + upload.stderr)
         found = http_json(
@@ -106,7 +115,11 @@ def main() -> None:
                 f"{label:<14} {seconds:8.2f} s {files / seconds:9.0f} objects/s "
                 f"{size / 1e6 / seconds:8.1f} MB/s"
             )
-        print(f"server CPU during the upload: {server_cpu:.1f} s")
+        print(
+            f"CPU during the upload: server {server_cpu:.1f} s "
+            f"({server_cpu / files * 1000:.2f} ms/object), "
+            f"client {client_cpu:.1f} s ({client_cpu / files * 1000:.2f} ms/object)"
+        )
         print(
             f"upload takes {upload_seconds / cp_seconds:.1f}x as long as cp -r "
             f"(checksum {zarr_row['checksum']})"

@@ -29,6 +29,7 @@ from dandi_archive.api import (
     oauth,
     readers,
     search,
+    signed_puts,
     stars,
     stats,
     uploads,
@@ -146,6 +147,11 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
         max_body_bytes=archive.settings.max_request_body_bytes,
         file_prefixes=app.state.file_prefixes,
     )
+    app.state.signed_put_routes = []
+    if isinstance(archive.store, FolderStore):
+        # Outside every middleware but the two below: file bytes authorised by their URL.
+        app.add_middleware(signed_puts.SignedPuts, store=archive.store)
+        app.state.signed_put_routes = signed_puts.lane_routes(bucket_name)
     # Inside the incident handler, so an unhandled error is counted as the 500 it becomes.
     app.add_middleware(metrics.RequestMetrics, router=app.router)
     app.add_middleware(guard.IncidentMiddleware, page=web_errors.server_error_page)

@@ -780,7 +780,10 @@ def build_world(api: ApiClient, backend: str) -> World:
         admin = users.get_user_by_email(session, emails["admin"])
         rejected = users.get_user_by_email(session, emails["rejected"])
         accounts.set_status(api.archive, session, admin, rejected.id, UserStatus.REJECTED)
-    for route in iter_route_contexts(api.client.app.routes):
+    for route in [
+        *iter_route_contexts(api.client.app.routes),
+        *api.client.app.state.signed_put_routes,
+    ]:
         if route.path_format:
             w.methods.setdefault(route.path_format, set()).update(route.methods or ())
     return w

@@ -1,5 +1,6 @@
-"""What S3 would serve, for the folder store: part uploads, upload completion, object
-PUTs (Zarr files) and object reads. Only mounted when the bucket is a local folder.
+"""What S3 would serve, for the folder store: upload completion and object reads (part
+and object PUTs have a lane of their own, ``api.signed_puts``). Only mounted when the
+bucket is a local folder.
 
 Objects are served S3 path-style at ``/{bucket name}/{key}`` (the setting
 ``folder_bucket_name``; URLs the archive hands out use it) and, for URLs written before
@@ -13,8 +14,6 @@ failed fixity are not served (see ``access.bucket``, the one rule for reads).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape
 
@@ -27,14 +26,12 @@ from fastapi.routing import iter_route_contexts
 
 from dandi_archive.access.bucket import read_refusal
 from dandi_archive.api.deps import ArchiveDep
-from dandi_archive.storage.base import MAX_PUT_SIZE
-from dandi_archive.storage.folder import FolderStore, ObjectWriter, UploadError
+from dandi_archive.storage.folder import FolderStore, UploadError
 from dandi_archive.storage.signing import InvalidToken
 
 router = APIRouter(include_in_schema=False)
 LEGACY_PREFIX = "/bucket/"
 
-BUFFER = 4 * 2**20  # bytes handed to the writer thread at a time
 MAX_COMPLETE_BODY = 2 * 2**20
 
 
@@ -50,44 +47,6 @@ def folder_store(archive: ArchiveDep) -> FolderStore:
     store = archive.store
     assert isinstance(store, FolderStore)
     return store
-
-
-@router.put("/storage/parts/{token}")
-async def put_part(token: str, request: Request, archive: ArchiveDep) -> Response:
-    store = folder_store(archive)
-    try:
-        claims = store.signer.verify(token, "put-part")
-        writer = await anyio.to_thread.run_sync(store.open_part, claims)
-    except InvalidToken as exc:
-        return s3_error("AccessDenied", str(exc), 403)
-    except UploadError as exc:
-        return s3_error(exc.code, exc.message, exc.status)
-    try:
-        # The chunks are collected as they arrive and handed over as a list: joining them
-        # into one buffer here would copy every byte on the event loop, which serves all
-        # uploads at once (that copy, not hashing or disk, limited upload throughput).
-        pending: list[bytes] = []
-        pending_size = 0
-        async for chunk in request.stream():
-            if chunk:
-                pending.append(chunk)
-                pending_size += len(chunk)
-            if pending_size >= BUFFER:
-                await anyio.to_thread.run_sync(writer.write, pending)
-                pending, pending_size = [], 0
-        if pending:
-            await anyio.to_thread.run_sync(writer.write, pending)
-        md5 = await anyio.to_thread.run_sync(writer.finish)
-    except UploadError as exc:
-        return s3_error(exc.code, exc.message, exc.status)
-    finally:
-        writer.close()
-    sent_md5 = request.headers.get("content-md5")
-    if sent_md5 and base64.b64decode(sent_md5).hex() != md5:
-        return s3_error(
-            "BadDigest", "The Content-MD5 you specified did not match what we received.", 400
-        )
-    return Response(status_code=200, headers={"ETag": f'"{md5}"'})
 
 
 @router.post("/storage/complete/{token}")
@@ -148,64 +107,6 @@ def _parse_complete_body(body: bytes) -> list[tuple[int, str]]:
     return parts
 
 
-@router.put(LEGACY_PREFIX + "{key:path}")
-async def put_object(
-    key: str, request: Request, archive: ArchiveDep, token: str | None = None
-) -> Response:
-    """A presigned PUT of one whole object, as S3 does it: the signed Content-MD5 must
-    be sent, and the bytes must match it, or nothing changes."""
-    store = folder_store(archive)
-    if token is None:
-        return s3_error("AccessDenied", "Writes need a presigned URL.", 403)
-    try:
-        claims = store.signer.verify(token, "put")
-    except InvalidToken as exc:
-        return s3_error("AccessDenied", str(exc), 403)
-    if claims["key"] != key:
-        return s3_error("AccessDenied", "The URL was signed for another object.", 403)
-    if _header_md5(request.headers.get("content-md5")) != claims["md5"]:
-        return s3_error(
-            "SignatureDoesNotMatch", "Send the Content-MD5 header the URL was signed with.", 403
-        )
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > MAX_PUT_SIZE:
-        return s3_error("EntityTooLarge", "An object written in one PUT can be at most 5 GiB.", 400)
-    try:
-        writer = await anyio.to_thread.run_sync(
-            store.open_object, key, claims["md5"], request.headers.get("content-type")
-        )
-    except ValueError:
-        return s3_error("InvalidURI", "Invalid key.", 400)
-    try:
-        md5 = await _receive(request, writer)
-    except UploadError as exc:
-        return s3_error(exc.code, exc.message, exc.status)
-    finally:
-        writer.close()
-    return Response(status_code=200, headers={"ETag": f'"{md5}"'})
-
-
-def _header_md5(value: str | None) -> str | None:
-    if not value:
-        return None
-    try:
-        return base64.b64decode(value, validate=True).hex()
-    except (binascii.Error, ValueError):
-        return None
-
-
-async def _receive(request: Request, writer: ObjectWriter) -> str:
-    buffer = bytearray()
-    async for chunk in request.stream():
-        buffer += chunk
-        if len(buffer) >= BUFFER:
-            await anyio.to_thread.run_sync(writer.write, bytes(buffer))
-            buffer.clear()
-    if buffer:
-        await anyio.to_thread.run_sync(writer.write, bytes(buffer))
-    return await anyio.to_thread.run_sync(writer.finish)
-
-
 @router.api_route(LEGACY_PREFIX + "{key:path}", methods=["GET", "HEAD"])
 def read_object(key: str, archive: ArchiveDep, token: str | None = None) -> Response:
     """Serve an object as a bucket would: open ones to anyone, embargoed ones with a
@@ -247,7 +148,6 @@ def object_router(bucket_name: str) -> APIRouter:
     """The object routes at S3's path-style address of the folder store's bucket."""
     named = APIRouter(include_in_schema=False)
     path = f"/{bucket_name}/{{key:path}}"
-    named.add_api_route(path, put_object, methods=["PUT"], name="put_named_object")
     named.add_api_route(path, read_object, methods=["GET", "HEAD"], name="read_named_object")
     return named
 

@@ -70,13 +70,14 @@ class FolderStore:
         self.bucket_name = bucket_name
         root.mkdir(parents=True, exist_ok=True)
         staging.mkdir(parents=True, exist_ok=True)
+        self._real_root = root.resolve()  # once: resolving costs a syscall per segment
 
     # -- paths ---------------------------------------------------------------------
 
     def path(self, key: str) -> Path:
         """File of a key; refuses keys that would leave the bucket folder."""
-        path = (self.root / key).resolve()
-        if not path.is_relative_to(self.root.resolve()) or key.startswith("/"):
+        path = (self._real_root / key).resolve()
+        if not path.is_relative_to(self._real_root) or key.startswith("/"):
             raise ValueError(f"invalid key {key!r}")
         return path
 
@@ -88,7 +89,7 @@ class FolderStore:
         (``access.bucket``) is the object served. The key must already be
         canonical (no ``.``/``..``/empty segments).
         """
-        root = os.path.realpath(self.root)
+        root = str(self._real_root)
         candidate = os.path.join(root, key)
         if os.path.realpath(candidate) != candidate:
             return None  # a symlink on the way, or a spelling that resolves elsewhere
@@ -264,7 +265,7 @@ class FolderStore:
 
     def _prune_empty_parents(self, path: Path) -> None:
         """Drop folders left empty, as S3 has no folders: a key may later be a file there."""
-        root = self.root.resolve()
+        root = self._real_root
         parent = path.parent
         while parent != root and parent.is_relative_to(root):
             try:
@@ -365,14 +366,16 @@ class ObjectWriter:
         fd, self.tmp = tempfile.mkstemp(dir=store.staging, prefix=".put-")
         self.fh = os.fdopen(fd, "wb")
 
-    def write(self, chunk: bytes) -> None:
-        if self.written + len(chunk) > MAX_PUT_SIZE:
-            raise UploadError(
-                "EntityTooLarge", "An object written in one PUT can be at most 5 GiB."
-            )
-        self.md5.update(chunk)
-        self.fh.write(chunk)
-        self.written += len(chunk)
+    def write(self, chunks: Sequence[bytes]) -> None:
+        """Hash and store the next bytes, given as the chunks they came in."""
+        for chunk in chunks:
+            if self.written + len(chunk) > MAX_PUT_SIZE:
+                raise UploadError(
+                    "EntityTooLarge", "An object written in one PUT can be at most 5 GiB."
+                )
+            self.md5.update(chunk)
+            self.fh.write(chunk)
+            self.written += len(chunk)
 
     def finish(self) -> str:
         digest = self.md5.hexdigest()
