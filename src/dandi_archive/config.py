@@ -196,6 +196,13 @@ class Settings(BaseSettings):
     download_url_expiry_seconds: int = Field(
         6 * 3600, description="Lifetime of presigned download URLs"
     )
+    zip_download_max_bytes: int = Field(
+        2 * 10**9,
+        ge=0,
+        description="Largest folder or version (total bytes of its files) the pages offer "
+        "as one .zip, streamed through the archive; larger ones are refused with a pointer "
+        "to `dandi download`",
+    )
     # Zarr file PUT URLs: until one expires its upload may still land, so each finalize
     # looks at its path again; short, since the dandi client asks again for URLs that expired.
     zarr_upload_url_expiry_seconds: int = Field(

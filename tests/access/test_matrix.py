@@ -447,6 +447,14 @@ TABLE: tuple[Row, ...] = (
     Row("GET", P + "/{version}", **PAGE_READ),
     Row("GET", P + "/{version}/files", **PAGE_READ),
     Row("GET", P + "/{version}/files/{asset_id}", **PAGE_READ),
+    # The citation in each format, the files as one zip and their SHA-256 manifest: what
+    # the landing page shows, for those who may read it.
+    Row("GET", P + "/{version}/cite.bib", **PAGE_READ),
+    Row("GET", P + "/{version}/cite.ris", **PAGE_READ),
+    Row("GET", P + "/{version}/cite.csl.json", **PAGE_READ),
+    Row("GET", P + "/{version}/CITATION.cff", **PAGE_READ),
+    Row("GET", P + "/{version}/download.zip", **PAGE_READ),
+    Row("GET", P + "/{version}/SHA256SUMS", **PAGE_READ),
     Row("GET", P + "/draft/edit", **PAGE_CHANGE, reviewer="no"),
     Row("POST", P + "/draft/edit", **PAGE_CHANGE, body=edit_form),
     Row("GET", P + "/owners", **PAGE_READ),

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from dandi_archive.access.permissions import is_owner
 from dandi_archive.api.deps import ArchiveDep, SessionDep
 from dandi_archive.assets import assets as asset_service
+from dandi_archive.dandisets import citations, dois
 from dandi_archive.dandisets import dandisets as dandiset_service
-from dandi_archive.dandisets import dois
 from dandi_archive.dandisets import metadata as md
 from dandi_archive.dandisets import versions as version_service
 from dandi_archive.dandisets.folders import version_totals
@@ -27,6 +27,7 @@ from dandi_archive.instance import Archive
 from dandi_archive.publishing import publish as publish_service
 from dandi_archive.publishing.manifests import manifest_prefix
 from dandi_archive.web import jsonld, viewers
+from dandi_archive.web.download_pages import citation_work
 from dandi_archive.web.embargo_pages import request_page
 from dandi_archive.web.session import WebUser
 from dandi_archive.web.templating import render
@@ -123,6 +124,7 @@ def landing_context(
         "doi": None if version.is_draft else dois.describe(session, version),
         "values": values,
         "download_command": download_command(archive, dandiset, version),
+        "citations": [(f, f.write(citation_work(version))) for f in citations.FORMATS],
         "jsonld": Markup(jsonld.script_json(doc)),  # escaped for <script> by script_json
         "canonical_url": url,
         "errors": errors,
