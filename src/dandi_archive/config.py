@@ -124,6 +124,10 @@ class Settings(BaseSettings):
     throttle_password_reset_per_address: str = Field(
         "10/hour;50/day", description="Password-reset mails asked for from one client address"
     )
+    throttle_contact_owners_per_account: str = Field(
+        "5/hour;20/day",
+        description="Messages one account may send to Dandiset owners through the pages",
+    )
     throttle_storage_url: str | None = Field(
         None,
         description="Where failures are counted (memory://, redis://...); defaults to the "

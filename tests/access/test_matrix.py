@@ -455,6 +455,24 @@ TABLE: tuple[Row, ...] = (
     Row("GET", P + "/{version}/CITATION.cff", **PAGE_READ),
     Row("GET", P + "/{version}/download.zip", **PAGE_READ),
     Row("GET", P + "/{version}/SHA256SUMS", **PAGE_READ),
+    # Star and write to the owners from the landing page: approved accounts, on what they
+    # may read (an owner writing is told there is nobody else: a 303 back to the page).
+    Row(
+        "POST",
+        P + "/star",
+        open=APPROVED,
+        embargoed="401 no 401 no ok ok",
+        reviewer="ok",
+        body=form(action="star"),
+    ),
+    Row(
+        "POST",
+        P + "/contact",
+        open=APPROVED,
+        embargoed="401 no 401 no ok ok",
+        reviewer="ok",
+        body=form(message="A question about the data"),
+    ),
     Row("GET", P + "/draft/edit", **PAGE_CHANGE, reviewer="no"),
     Row("POST", P + "/draft/edit", **PAGE_CHANGE, body=edit_form),
     Row("GET", P + "/owners", **PAGE_READ),

@@ -24,6 +24,7 @@ from dandi_archive.web import (
     external_sign_in,
     handbook,
     history_pages,
+    landing_actions,
     oauth,
     owner,
     pages,
@@ -49,7 +50,7 @@ def install(app: FastAPI, archive: Archive) -> None:
     # owner, embargo_pages and history_pages first: their /dandiset/new,
     # /dandiset/{id}/owners, …/access and …/history precede /dandiset/{id}/{version}.
     modules = (owner, embargo_pages, history_pages, pages, dandiset_pages, download_pages)
-    modules += (accounts,)
+    modules += (landing_actions, accounts)
     modules += (external_sign_in,)
     for module in (*modules, questionnaire, handbook, oauth, password_reset):
         app.include_router(module.router)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from dandi_archive.access.permissions import is_owner
 from dandi_archive.api.deps import ArchiveDep, SessionDep
 from dandi_archive.assets import assets as asset_service
-from dandi_archive.dandisets import citations, dois
+from dandi_archive.dandisets import citations, dois, stars
 from dandi_archive.dandisets import dandisets as dandiset_service
 from dandi_archive.dandisets import metadata as md
 from dandi_archive.dandisets import versions as version_service
@@ -26,7 +26,7 @@ from dandi_archive.harvest import signposting
 from dandi_archive.instance import Archive
 from dandi_archive.publishing import publish as publish_service
 from dandi_archive.publishing.manifests import manifest_prefix
-from dandi_archive.web import jsonld, viewers
+from dandi_archive.web import download_choice, jsonld, viewers
 from dandi_archive.web.download_pages import citation_work
 from dandi_archive.web.embargo_pages import request_page
 from dandi_archive.web.session import WebUser
@@ -78,7 +78,13 @@ def download_command(archive: Archive, dandiset: Dandiset, version: Version) -> 
 
 
 def landing_context(
-    archive: Archive, session: Session, user: User | None, dandiset: Dandiset, version: Version
+    archive: Archive,
+    session: Session,
+    user: User | None,
+    dandiset: Dandiset,
+    version: Version,
+    get: str | None = None,
+    path: str | None = None,
 ) -> dict[str, Any]:
     meta = version.metadata_ or {}
     versions = list(session.scalars(version_service.list_versions(session, dandiset, "-created")))
@@ -109,6 +115,8 @@ def landing_context(
         refusal = publish_service.publish_refusal(session, dandiset, version)
     can_edit = owner and user is not None and user.is_approved and version.is_draft
     _, newest = dandiset_service.versions_for_listing(session, [dandiset.id])
+    latest = newest.get(dandiset.id)
+    subjects, sessions = download_choice.subjects_and_sessions(session, version)
     return {
         "dandiset": dandiset,
         "version": version,
@@ -120,11 +128,20 @@ def landing_context(
         "can_edit": can_edit,
         "publish_refusal": refusal,
         "can_publish": can_edit and refusal is None,
-        "latest": newest.get(dandiset.id),
+        "latest": latest,
         "doi": None if version.is_draft else dois.describe(session, version),
         "values": values,
         "download_command": download_command(archive, dandiset, version),
         "citations": [(f, f.write(citation_work(version))) for f in citations.FORMATS],
+        "choice": download_choice.choose(
+            archive, session, dandiset, version, versions, latest, get, path
+        ),
+        "zip_limit": settings.zip_download_max_bytes,
+        "subjects": subjects,
+        "sessions": sessions,
+        "stars": stars.star_infos(session, [dandiset.id], user)[dandiset.id],
+        # Writing to the owners: approved accounts other than the owners themselves.
+        "can_contact": user is not None and user.is_approved and not owner,
         "jsonld": Markup(jsonld.script_json(doc)),  # escaped for <script> by script_json
         "canonical_url": url,
         "errors": errors,
@@ -146,6 +163,8 @@ def landing(
     user: WebUser,
     dandiset_id: str,
     version: str | None = None,
+    get: str | None = None,
+    path: str | None = None,
 ) -> Response:
     dandiset = dandiset_service.get_dandiset(session, dandiset_id)
     if (asking := request_page(request, session, user, dandiset)) is not None:
@@ -153,7 +172,9 @@ def landing(
     dandiset = dandiset_service.get_readable_dandiset(session, dandiset_id, user)
     shown = shown_version(session, dandiset, version)
     page = render(
-        request, "dandiset.html", **landing_context(archive, session, user, dandiset, shown)
+        request,
+        "dandiset.html",
+        **landing_context(archive, session, user, dandiset, shown, get, path),
     )
     if dandiset.embargo_status == "OPEN":
         page.headers["Link"] = signposts(archive, session, dandiset, shown)
