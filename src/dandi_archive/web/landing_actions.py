@@ -17,10 +17,14 @@ router = APIRouter(include_in_schema=False)
 
 
 def _back(dandiset_id: str, form_next: str, anchor: str) -> RedirectResponse:
-    target = safe_next(form_next, f"/dandiset/{dandiset_id}")
-    if not target.startswith(f"/dandiset/{dandiset_id}"):
+    """Back to the Dandiset's page (the version the form was on), or to "My Dandisets"
+    when unstarring there; never anywhere else."""
+    target = safe_next(form_next, f"/dandiset/{dandiset_id}").partition("#")[0]
+    if target == "/my-dandisets":
+        anchor = "starred"
+    elif not target.startswith(f"/dandiset/{dandiset_id}"):
         target = f"/dandiset/{dandiset_id}"
-    return RedirectResponse(f"{target.partition('#')[0]}#{anchor}", status_code=303)
+    return RedirectResponse(f"{target}#{anchor}", status_code=303)
 
 
 @router.post("/dandiset/{dandiset_id}/star")
