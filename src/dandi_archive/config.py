@@ -18,6 +18,15 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Image files a logo may be, with the type the archive serves each as.
+LOGO_TYPES = {
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+    ".gif": "image/gif",
+}
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 
@@ -38,6 +47,12 @@ class Settings(BaseSettings):
     )
     jupyterhub_url: str | None = Field(None, description="Older name of hub_url")
     oai_page_size: int = Field(100, ge=1, description="Records per OAI-PMH list response")
+    logo: str | None = Field(
+        None,
+        description="The instance's logo in the page header: an image file on the server "
+        "(PNG, SVG, JPEG, WebP or GIF; the archive serves it at /logo) or an http(s) URL; "
+        "unset, the header shows the text 'DANDI Archive'",
+    )
     support_email: str | None = Field(
         None, description="The instance's support address (help pages, OAI-PMH adminEmail)"
     )
@@ -307,6 +322,25 @@ class Settings(BaseSettings):
                     f"auto_approve_domains: {entry!r} must start with '.' or '@' (e.g. .edu)"
                 )
         return value
+
+    @field_validator("logo")
+    @classmethod
+    def _check_logo(cls, value: str | None) -> str | None:
+        if not value or value.startswith(("https://", "http://")):
+            return value or None
+        path = Path(value).expanduser()
+        if path.suffix.lower() not in LOGO_TYPES:
+            raise ValueError(f"logo: {value} is not one of {', '.join(sorted(LOGO_TYPES))}")
+        if not path.is_file():
+            raise ValueError(f"logo: there is no file {path}")
+        return str(path.resolve())
+
+    @property
+    def logo_src(self) -> str | None:
+        """What the header's <img> loads: the URL, or the archive's /logo for a file."""
+        if self.logo and self.logo.startswith(("https://", "http://")):
+            return self.logo
+        return "/logo" if self.logo else None
 
     @field_validator("folder_bucket_name")
     @classmethod

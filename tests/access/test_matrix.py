@@ -440,6 +440,8 @@ TABLE: tuple[Row, ...] = (
     Row("GET", "/bucket/{key}", PUBLIC, "no no no no no no", embedded_only=True),
     # -- pages ----------------------------------------------------------------------------
     Row("GET", "/", PUBLIC),
+    # The instance's logo file: none is configured here, so there is nothing for anyone.
+    Row("GET", "/logo", "no no no no no no"),
     Row("GET", "/search", PUBLIC),
     Row("GET", "/dandiset/new", "401 no 401 ok ok ok"),
     Row("POST", "/dandiset/new", "401 no 401 ok ok ok", body=form(name="Made on a page")),

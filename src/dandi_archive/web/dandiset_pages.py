@@ -18,7 +18,7 @@ from dandi_archive.dandisets import dandisets as dandiset_service
 from dandi_archive.dandisets import metadata as md
 from dandi_archive.dandisets import versions as version_service
 from dandi_archive.dandisets.folders import version_totals
-from dandi_archive.db.models import Dandiset, User, Version
+from dandi_archive.db.models import Dandiset, Folder, User, Version
 from dandi_archive.db.search import SearchFacet
 from dandi_archive.embargo import requests as access_requests
 from dandi_archive.harvest import records as harvest_records
@@ -213,6 +213,7 @@ def breadcrumbs(path: str) -> list[tuple[str, str]]:
 @router.get("/dandiset/{dandiset_id}/{version}/files", response_class=HTMLResponse)
 def files(
     request: Request,
+    archive: ArchiveDep,
     session: SessionDep,
     user: WebUser,
     dandiset_id: str,
@@ -225,9 +226,12 @@ def files(
     page = max(page, 1)
     count, entries = asset_service.list_folder(session, found, location, page, FILES_PER_PAGE)
     pages = max(1, -(-count // FILES_PER_PAGE))
+    folder = session.get(Folder, (found.id, location))
     return render(
         request,
         "files.html",
+        folder_size=folder.total_size if folder else 0,
+        zip_limit=archive.settings.zip_download_max_bytes,
         dandiset=dandiset,
         version=found,
         location=location,
