@@ -7,6 +7,7 @@ finds it under My Dandisets. Screenshots go to artifacts/."""
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 import time
 import zipfile
@@ -53,6 +54,17 @@ def wait_for(condition, timeout: float = 90, what: str = "") -> None:
             return
         time.sleep(0.5)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def run_command(server, page: Page, where: Path) -> Path:
+    """Run the download section's command with the real dandi client."""
+    words = shlex.split(page.locator("#download-command").inner_text())
+    assert words[:2] == ["dandi", "download"]
+    where.mkdir(parents=True)
+    key = cli(server, "user", "api-key", ADMIN[0])
+    run = server.dandi("download", *words[2:], cwd=where, key=key)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return where
 
 
 def published_dandiset(server) -> tuple[str, str]:
@@ -146,6 +158,16 @@ def test_cite_and_download_a_folder_at_desktop_and_phone_widths(
         assert zip_file.name == "sub-01.zip"
         manifest = saved(page, page.locator("#manifest-link").click, where)
         check_unpacked(zip_file, where / "from-landing", manifest)
+        if label == "desktop":  # the same folder through the dandi client
+            got = run_command(server, page, where / "client-folder")
+            fetched = sorted(p.relative_to(got).as_posix() for p in got.rglob("*.txt"))
+            assert fetched == [f"sub-01/{p.rpartition('/')[2]}" for p in sorted(FILES)[:2]]
+            path = "sub-02/sub-02_ses-1_notes.txt"
+            page.get_by_label("Folder or file").fill(path)
+            page.get_by_role("button", name="Show", exact=True).click()
+            expect(page.locator("#download-command")).to_contain_text(f"?path={path}")
+            got = run_command(server, page, where / "client-file")
+            assert [p.read_bytes() for p in got.rglob("*.txt")] == [FILES[path]]
 
         # -- the file browser: icons, and the folder's own .zip link -----------------------
         page.goto(f"{base}/dandiset/{d}/{version}/files")
