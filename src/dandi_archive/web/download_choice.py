@@ -22,7 +22,7 @@ from dandi_archive.instance import Archive
 
 SUBJECT = re.compile(r"(?:^|[/_])sub-([A-Za-z0-9]+)")
 SESSION = re.compile(r"(?:^|[/_])ses-([A-Za-z0-9]+)")
-MAX_COUNTED_PATHS = 200_000  # beyond, sessions are not counted on each page view
+MAX_COUNTED_PATHS = 50_000  # beyond, sessions are not counted on each page view
 
 
 @dataclass(frozen=True)
