@@ -69,11 +69,14 @@ def main() -> None:
     with contextlib.ExitStack() as stack:
         stack.callback(shutil.rmtree, work, ignore_errors=True)
         target = open_target(work, stack)
-        url, key = target.server.url, target.client_env[
-            f"{target.server.url.removeprefix('http://')}_API_KEY"
-        ]
+        url, key = (
+            target.server.url,
+            target.client_env[f"{target.server.url.removeprefix('http://')}_API_KEY"],
+        )
         zarr_id = http_json(
-            "POST", f"{url}/api/zarr/", {"name": "put.zarr", "dandiset": target.identifier},
+            "POST",
+            f"{url}/api/zarr/",
+            {"name": "put.zarr", "dandiset": target.identifier},
             token=key,
         )["zarr_id"]
         bodies = [os.urandom(args.object_bytes) for _ in range(args.objects)]

@@ -18,6 +18,15 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Image files a logo may be, with the type the archive serves each as.
+LOGO_TYPES = {
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+    ".gif": "image/gif",
+}
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 
@@ -38,6 +47,12 @@ class Settings(BaseSettings):
     )
     jupyterhub_url: str | None = Field(None, description="Older name of hub_url")
     oai_page_size: int = Field(100, ge=1, description="Records per OAI-PMH list response")
+    logo: str | None = Field(
+        None,
+        description="The instance's logo in the page header: an image file on the server "
+        "(PNG, SVG, JPEG, WebP or GIF; the archive serves it at /logo) or an http(s) URL; "
+        "unset, the header shows the text 'DANDI Archive'",
+    )
     support_email: str | None = Field(
         None, description="The instance's support address (help pages, OAI-PMH adminEmail)"
     )
@@ -124,6 +139,10 @@ class Settings(BaseSettings):
     throttle_password_reset_per_address: str = Field(
         "10/hour;50/day", description="Password-reset mails asked for from one client address"
     )
+    throttle_contact_owners_per_account: str = Field(
+        "5/hour;20/day",
+        description="Messages one account may send to Dandiset owners through the pages",
+    )
     throttle_storage_url: str | None = Field(
         None,
         description="Where failures are counted (memory://, redis://...); defaults to the "
@@ -195,6 +214,13 @@ class Settings(BaseSettings):
     )
     download_url_expiry_seconds: int = Field(
         6 * 3600, description="Lifetime of presigned download URLs"
+    )
+    zip_download_max_bytes: int = Field(
+        2 * 10**9,
+        ge=0,
+        description="Largest folder or version (total bytes of its files) the pages offer "
+        "as one .zip, streamed through the archive; larger ones are refused with a pointer "
+        "to `dandi download`",
     )
     # Zarr file PUT URLs: until one expires its upload may still land, so each finalize
     # looks at its path again; short, since the dandi client asks again for URLs that expired.
@@ -325,6 +351,25 @@ class Settings(BaseSettings):
                     f"auto_approve_domains: {entry!r} must start with '.' or '@' (e.g. .edu)"
                 )
         return value
+
+    @field_validator("logo")
+    @classmethod
+    def _check_logo(cls, value: str | None) -> str | None:
+        if not value or value.startswith(("https://", "http://")):
+            return value or None
+        path = Path(value).expanduser()
+        if path.suffix.lower() not in LOGO_TYPES:
+            raise ValueError(f"logo: {value} is not one of {', '.join(sorted(LOGO_TYPES))}")
+        if not path.is_file():
+            raise ValueError(f"logo: there is no file {path}")
+        return str(path.resolve())
+
+    @property
+    def logo_src(self) -> str | None:
+        """What the header's <img> loads: the URL, or the archive's /logo for a file."""
+        if self.logo and self.logo.startswith(("https://", "http://")):
+            return self.logo
+        return "/logo" if self.logo else None
 
     @field_validator("folder_bucket_name")
     @classmethod

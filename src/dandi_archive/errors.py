@@ -47,6 +47,10 @@ class Conflict(ArchiveError):
     status_code = 409
 
 
+class TooLarge(ArchiveError):
+    status_code = 413
+
+
 class Locked(ArchiveError):
     status_code = 423
 

@@ -441,6 +441,8 @@ TABLE: tuple[Row, ...] = (
     Row("GET", "/bucket/{key}", PUBLIC, "no no no no no no", embedded_only=True),
     # -- pages ----------------------------------------------------------------------------
     Row("GET", "/", PUBLIC),
+    # The instance's logo file: none is configured here, so there is nothing for anyone.
+    Row("GET", "/logo", "no no no no no no"),
     Row("GET", "/search", PUBLIC),
     Row("GET", "/dandiset/new", "401 no 401 ok ok ok"),
     Row("POST", "/dandiset/new", "401 no 401 ok ok ok", body=form(name="Made on a page")),
@@ -448,6 +450,32 @@ TABLE: tuple[Row, ...] = (
     Row("GET", P + "/{version}", **PAGE_READ),
     Row("GET", P + "/{version}/files", **PAGE_READ),
     Row("GET", P + "/{version}/files/{asset_id}", **PAGE_READ),
+    # The citation in each format, the files as one zip and their SHA-256 manifest: what
+    # the landing page shows, for those who may read it.
+    Row("GET", P + "/{version}/cite.bib", **PAGE_READ),
+    Row("GET", P + "/{version}/cite.ris", **PAGE_READ),
+    Row("GET", P + "/{version}/cite.csl.json", **PAGE_READ),
+    Row("GET", P + "/{version}/CITATION.cff", **PAGE_READ),
+    Row("GET", P + "/{version}/download.zip", **PAGE_READ),
+    Row("GET", P + "/{version}/SHA256SUMS", **PAGE_READ),
+    # Star and write to the owners from the landing page: approved accounts, on what they
+    # may read (an owner writing is told there is nobody else: a 303 back to the page).
+    Row(
+        "POST",
+        P + "/star",
+        open=APPROVED,
+        embargoed="401 no 401 no ok ok",
+        reviewer="ok",
+        body=form(action="star"),
+    ),
+    Row(
+        "POST",
+        P + "/contact",
+        open=APPROVED,
+        embargoed="401 no 401 no ok ok",
+        reviewer="ok",
+        body=form(message="A question about the data"),
+    ),
     Row("GET", P + "/draft/edit", **PAGE_CHANGE, reviewer="no"),
     Row("POST", P + "/draft/edit", **PAGE_CHANGE, body=edit_form),
     Row("GET", P + "/owners", **PAGE_READ),

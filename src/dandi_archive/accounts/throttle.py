@@ -38,6 +38,7 @@ class Throttle:
         self._api_key = parse_many(settings.throttle_api_key_per_address)
         self._reset_account = parse_many(settings.throttle_password_reset_per_account)
         self._reset_address = parse_many(settings.throttle_password_reset_per_address)
+        self._contact = parse_many(settings.throttle_contact_owners_per_account)
 
     # -- the two uses ------------------------------------------------------------------
 
@@ -72,6 +73,17 @@ class Throttle:
         )
         self._hit(keys)
 
+    def check_contact_owners(self, account_id: int) -> None:
+        """Refuse a message to a Dandiset's owners past the limits (only messages sent
+        count: a refused one, empty say, does not)."""
+        self._check(
+            self._contact_keys(account_id),
+            "You sent several messages to owners recently; wait before the next.",
+        )
+
+    def contacted_owners(self, account_id: int) -> None:
+        self._hit(self._contact_keys(account_id))
+
     # -- machinery ---------------------------------------------------------------------
 
     def _sign_in_keys(self, request: Request, account: str) -> list[tuple[RateLimitItem, str]]:
@@ -86,6 +98,9 @@ class Throttle:
         return [(item, f"reset-address:{address}") for item in self._reset_address] + [
             (item, f"reset-account:{account}") for item in self._reset_account
         ]
+
+    def _contact_keys(self, account_id: int) -> list[tuple[RateLimitItem, str]]:
+        return [(item, f"contact-account:{account_id}") for item in self._contact]
 
     def _api_key_keys(self, request: Request) -> list[tuple[RateLimitItem, str]]:
         return [(item, f"api-key-address:{_address(request)}") for item in self._api_key]

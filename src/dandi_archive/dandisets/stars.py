@@ -9,17 +9,21 @@ Dandiset, so its ``modified`` stays.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, exists, func, select
 from sqlalchemy.orm import Session
 
-from dandi_archive.access.permissions import require_approved, require_readable
+from dandi_archive.access.permissions import require_approved, require_readable, visible_to_user
 
 # A module reference: dandisets.dandisets uses this module's SQL for its listing.
 from dandi_archive.dandisets import dandisets
 from dandi_archive.db.models import Dandiset, DandisetStar, User
 from dandi_archive.db.upsert import dialect_insert
+from dandi_archive.errors import NotAuthenticated
+
+MAX_STARRED = 500  # "My Dandisets" lists at most this many, the latest starred first
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,51 @@ def star_infos(session: Session, dandiset_ids: list[int], user: User | None) -> 
             )
         )
     return {i: StarInfo(count=counts.get(i, 0), starred=i in mine) for i in dandiset_ids}
+
+
+@dataclass(frozen=True)
+class StarredDandiset:
+    """One line of the "Starred" list of "My Dandisets"."""
+
+    identifier: str
+    name: str  # of the newest published version, else of the draft
+    published: str | None
+    embargo_status: str
+    stars: int
+    starred: datetime
+
+
+def starred_dandisets(session: Session, user: User | None) -> list[StarredDandiset]:
+    """The Dandisets ``user`` starred and may still read, the latest starred first."""
+    if user is None:
+        raise NotAuthenticated("Sign in to see the Dandisets you starred.")
+    query = (
+        select(Dandiset, DandisetStar.created)
+        .join(DandisetStar, DandisetStar.dandiset_id == Dandiset.id)
+        .where(DandisetStar.user_id == user.id)
+        .order_by(DandisetStar.created.desc(), Dandiset.id.desc())
+        .limit(MAX_STARRED)
+    )
+    if not user.is_admin:  # a star outlives access: a reader removed stops seeing it
+        query = query.where(visible_to_user(user.id))
+    rows = list(session.execute(query))
+    ids = [d.id for d, _ in rows]
+    drafts, published = dandisets.versions_for_listing(session, ids)
+    counts = star_infos(session, ids, None)
+    result = []
+    for dandiset, starred in rows:
+        newest = published.get(dandiset.id)
+        result.append(
+            StarredDandiset(
+                identifier=dandiset.identifier,
+                name=(newest or drafts[dandiset.id]).name,
+                published=newest.version if newest else None,
+                embargo_status=dandiset.embargo_status.value,
+                stars=counts[dandiset.id].count,
+                starred=starred,
+            )
+        )
+    return result
 
 
 # -- listing: the ``starred`` filter and ``ordering=stars`` --------------------------------

@@ -77,6 +77,23 @@ def access_requested(
         outbox.enqueue(archive, session, "access_requested", [owner.email], subject, body)
 
 
+def owners_contacted(
+    archive: Archive,
+    session: Session,
+    dandiset: Dandiset,
+    name: str,
+    owners: Iterable[User],
+    sender: User,
+    message: str,
+) -> None:
+    """One mail per owner, so no owner's address is shown to the others either."""
+    for owner in owners:
+        subject, body = texts.owners_contacted(
+            archive.settings, owner, dandiset, name, sender, message
+        )
+        outbox.enqueue(archive, session, "owners_contacted", [owner.email], subject, body)
+
+
 def access_answered(
     archive: Archive,
     session: Session,

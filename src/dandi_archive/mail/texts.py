@@ -129,6 +129,30 @@ Accept or decline the request here:
     )
 
 
+def owners_contacted(
+    settings: Settings, owner: User, dandiset: Dandiset, name: str, sender: User, message: str
+) -> Text:
+    who = sender.name.strip() or sender.username
+    return (
+        f"{who} writes about Dandiset {dandiset.identifier}",
+        f"""{_greeting(owner)}
+
+{who} ({sender.email}) wrote to the owners of this Dandiset
+through its page on the archive:
+
+{_dandiset_line(settings, dandiset, name)}
+
+Their message:
+
+{_indent(message)}
+
+To answer, write to {sender.email}. The archive did not give them your
+address; it is theirs to know only if you reply.
+{_signature(settings)}
+""",
+    )
+
+
 def access_answered(
     settings: Settings, requester: User, dandiset: Dandiset, name: str, accepted: bool
 ) -> Text:

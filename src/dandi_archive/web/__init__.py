@@ -18,12 +18,14 @@ from dandi_archive.instance import Archive
 from dandi_archive.web import (
     accounts,
     dandiset_pages,
+    download_pages,
     embargo_pages,
     errors,
     external_sign_in,
     handbook,
     helpdesk,
     history_pages,
+    landing_actions,
     oauth,
     owner,
     pages,
@@ -48,7 +50,8 @@ def install(app: FastAPI, archive: Archive) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # owner, embargo_pages and history_pages first: their /dandiset/new,
     # /dandiset/{id}/owners, …/access and …/history precede /dandiset/{id}/{version}.
-    modules = (owner, embargo_pages, history_pages, pages, dandiset_pages, accounts)
+    modules = (owner, embargo_pages, history_pages, pages, dandiset_pages, download_pages)
+    modules += (landing_actions, accounts)
     modules += (external_sign_in,)
     for module in (*modules, questionnaire, handbook, helpdesk, oauth, password_reset):
         app.include_router(module.router)

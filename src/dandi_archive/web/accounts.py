@@ -9,6 +9,7 @@ from dandi_archive.accounts import external_sign_in, throttle, users
 from dandi_archive.accounts import registration as accounts
 from dandi_archive.api.deps import ArchiveDep, SessionDep
 from dandi_archive.dandisets import dandisets as dandiset_service
+from dandi_archive.dandisets import stars
 from dandi_archive.db.models import UserStatus
 from dandi_archive.errors import (
     ArchiveError,
@@ -135,7 +136,8 @@ def account(request: Request, session: SessionDep, user: WebUser) -> Response:
 @router.get("/my-dandisets", response_class=HTMLResponse)
 def my_dandisets(request: Request, session: SessionDep, user: WebUser) -> Response:
     owned = dandiset_service.owned_dandisets(session, user)
-    return render(request, "my_dandisets.html", owned=owned)
+    starred = stars.starred_dandisets(session, user)
+    return render(request, "my_dandisets.html", owned=owned, starred=starred)
 
 
 @router.post("/account/api-key")

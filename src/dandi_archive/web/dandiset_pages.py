@@ -15,12 +15,12 @@ from dandi_archive.api.deps import ArchiveDep, SessionDep
 from dandi_archive.assets import assets as asset_service
 from dandi_archive.containers import facts as container_facts
 from dandi_archive.containers import software as container_software
+from dandi_archive.dandisets import citations, dois, stars
 from dandi_archive.dandisets import dandisets as dandiset_service
-from dandi_archive.dandisets import dois
 from dandi_archive.dandisets import metadata as md
 from dandi_archive.dandisets import versions as version_service
 from dandi_archive.dandisets.folders import version_totals
-from dandi_archive.db.models import Dandiset, User, Version
+from dandi_archive.db.models import Dandiset, Folder, User, Version
 from dandi_archive.db.search import SearchFacet
 from dandi_archive.embargo import requests as access_requests
 from dandi_archive.harvest import records as harvest_records
@@ -30,7 +30,8 @@ from dandi_archive.publishing import publish as publish_service
 from dandi_archive.publishing.manifests import manifest_prefix
 from dandi_archive.standards import findings as standard_findings
 from dandi_archive.standards import nwb as nwb_standard
-from dandi_archive.web import jsonld, viewers
+from dandi_archive.web import download_choice, jsonld, viewers
+from dandi_archive.web.download_pages import citation_work
 from dandi_archive.web.embargo_pages import request_page
 from dandi_archive.web.session import WebUser
 from dandi_archive.web.templating import render
@@ -82,7 +83,13 @@ def download_command(archive: Archive, dandiset: Dandiset, version: Version) -> 
 
 
 def landing_context(
-    archive: Archive, session: Session, user: User | None, dandiset: Dandiset, version: Version
+    archive: Archive,
+    session: Session,
+    user: User | None,
+    dandiset: Dandiset,
+    version: Version,
+    get: str | None = None,
+    path: str | None = None,
 ) -> dict[str, Any]:
     meta = version.metadata_ or {}
     versions = list(session.scalars(version_service.list_versions(session, dandiset, "-created")))
@@ -120,6 +127,8 @@ def landing_context(
         refusal = publish_service.publish_refusal(session, dandiset, version)
     can_edit = owner and user is not None and user.is_approved and version.is_draft
     _, newest = dandiset_service.versions_for_listing(session, [dandiset.id])
+    latest = newest.get(dandiset.id)
+    subjects, sessions = download_choice.subjects_and_sessions(session, version)
     return {
         "dandiset": dandiset,
         "version": version,
@@ -131,10 +140,20 @@ def landing_context(
         "can_edit": can_edit,
         "publish_refusal": refusal,
         "can_publish": can_edit and refusal is None,
-        "latest": newest.get(dandiset.id),
+        "latest": latest,
         "doi": None if version.is_draft else dois.describe(session, version),
         "values": values,
         "download_command": download_command(archive, dandiset, version),
+        "citations": [(f, f.write(citation_work(version))) for f in citations.FORMATS],
+        "choice": download_choice.choose(
+            archive, session, dandiset, version, versions, latest, get, path
+        ),
+        "zip_limit": settings.zip_download_max_bytes,
+        "subjects": subjects,
+        "sessions": sessions,
+        "stars": stars.star_infos(session, [dandiset.id], user)[dandiset.id],
+        # Writing to the owners: approved accounts other than the owners themselves.
+        "can_contact": user is not None and user.is_approved and not owner,
         "jsonld": Markup(jsonld.script_json(doc)),  # escaped for <script> by script_json
         "canonical_url": url,
         "errors": errors,
@@ -158,6 +177,8 @@ def landing(
     user: WebUser,
     dandiset_id: str,
     version: str | None = None,
+    get: str | None = None,
+    path: str | None = None,
 ) -> Response:
     dandiset = dandiset_service.get_dandiset(session, dandiset_id)
     if (asking := request_page(request, session, user, dandiset)) is not None:
@@ -165,7 +186,9 @@ def landing(
     dandiset = dandiset_service.get_readable_dandiset(session, dandiset_id, user)
     shown = shown_version(session, dandiset, version)
     page = render(
-        request, "dandiset.html", **landing_context(archive, session, user, dandiset, shown)
+        request,
+        "dandiset.html",
+        **landing_context(archive, session, user, dandiset, shown, get, path),
     )
     if dandiset.embargo_status == "OPEN":
         page.headers["Link"] = signposts(archive, session, dandiset, shown)
@@ -204,6 +227,7 @@ def breadcrumbs(path: str) -> list[tuple[str, str]]:
 @router.get("/dandiset/{dandiset_id}/{version}/files", response_class=HTMLResponse)
 def files(
     request: Request,
+    archive: ArchiveDep,
     session: SessionDep,
     user: WebUser,
     dandiset_id: str,
@@ -216,9 +240,12 @@ def files(
     page = max(page, 1)
     count, entries = asset_service.list_folder(session, found, location, page, FILES_PER_PAGE)
     pages = max(1, -(-count // FILES_PER_PAGE))
+    folder = session.get(Folder, (found.id, location))
     return render(
         request,
         "files.html",
+        folder_size=folder.total_size if folder else 0,
+        zip_limit=archive.settings.zip_download_max_bytes,
         dandiset=dandiset,
         version=found,
         location=location,

@@ -30,6 +30,7 @@ API_PREFIXES = (
     "/oauth/jwks",
 )
 TITLES = {400: "Bad request", 403: "Not allowed", 404: "Page not found", 405: "Not allowed"}
+TITLES[413] = "Too large for one download"
 
 
 def is_api(request: Request) -> bool:

@@ -1,13 +1,16 @@
-"""Home and search pages."""
+"""Home and search pages, and the instance's logo."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from pathlib import Path
 
-from dandi_archive.api.deps import SessionDep
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+
+from dandi_archive.api.deps import ArchiveDep, SessionDep
+from dandi_archive.config import LOGO_TYPES
 from dandi_archive.dandisets.stats import archive_stats
-from dandi_archive.errors import BadRequest
+from dandi_archive.errors import BadRequest, NotFound
 from dandi_archive.search import query as search_service
 from dandi_archive.search.index import FACETS
 from dandi_archive.web.session import WebUser
@@ -102,4 +105,21 @@ def search(request: Request, session: SessionDep, user: WebUser) -> HTMLResponse
         pages=pages,
         facet_labels=FACET_LABELS,
         sort_labels=SORT_LABELS,
+    )
+
+
+@router.get("/logo")
+def logo(archive: ArchiveDep) -> Response:
+    """The logo file the settings name (``DANDI_ARCHIVE_LOGO``), for the page header."""
+    configured = archive.settings.logo
+    if not configured or configured.startswith(("https://", "http://")):
+        raise NotFound("This archive has no logo file; its name is its logo.")
+    path = Path(configured)
+    if not path.is_file():  # moved away since the archive started
+        raise NotFound("The logo file is missing on the server.")
+    return FileResponse(
+        path,
+        media_type=LOGO_TYPES[path.suffix.lower()],
+        # An SVG opened on its own must not run scripts in the archive's origin.
+        headers={"Content-Security-Policy": "script-src 'none'", "Cache-Control": "max-age=3600"},
     )

@@ -61,6 +61,33 @@ def breakable(path: str | None) -> Markup:
     return Markup(re.sub(r"([/_])", r"\1<wbr>", text))  # the text is escaped above
 
 
+# The file browser's icon of a file, by how its name ends (a Zarr is a folder of many
+# objects, but one asset).
+KIND_ENDINGS = (
+    ("nwb", (".nwb",)),
+    ("zarr", (".zarr", ".ngff")),
+    ("video", (".mp4", ".avi", ".mov", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv")),
+    ("image", (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".gif", ".bmp", ".webp", ".svg")),
+)
+KIND_LABELS = {"nwb": "NWB file", "zarr": "Zarr", "video": "video", "image": "image"}
+
+
+def file_kind(name: str) -> str:
+    lowered = name.lower()
+    for kind, endings in KIND_ENDINGS:
+        if lowered.endswith(endings):
+            return kind
+    return "file"
+
+
+def icon(kind: str) -> Markup:
+    """An icon of static/icons.svg; decorative (the name beside it says what it is)."""
+    return Markup(
+        f'<svg class="icon icon-{escape(kind)}" aria-hidden="true" focusable="false">'
+        f'<use href="/static/icons.svg#i-{escape(kind)}"></use></svg>'
+    )
+
+
 def id_prefix() -> str:
     """What precedes a Dandiset's number in its identifier (``DANDI:``, ``DANDI-ADHOC:``):
     dandischema's instance name, as the metadata's ``identifier`` says it."""
@@ -68,15 +95,21 @@ def id_prefix() -> str:
 
 
 templates.env.filters.update(
-    filesize=filesize, date=date, number=number, breakable=breakable, problems=problems
+    filesize=filesize,
+    date=date,
+    number=number,
+    breakable=breakable,
+    problems=problems,
+    file_kind=file_kind,
 )
-templates.env.globals.update(query_url=query_url, id_prefix=id_prefix)
+templates.env.globals.update(query_url=query_url, id_prefix=id_prefix, icon=icon)
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("user", getattr(request.state, "web_user", None))
     context["support_email"] = request.app.state.archive.settings.support_email
     context["hub_url"] = request.app.state.archive.settings.hub_root
+    context["logo_src"] = request.app.state.archive.settings.logo_src
     context["csrf_token"] = web_session.csrf_token(request)
     context["messages"] = web_session.pop_messages(request)
     return templates.TemplateResponse(request, template, context, status_code=status_code)

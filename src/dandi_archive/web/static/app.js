@@ -3,18 +3,23 @@ document.addEventListener("click", async (event) => {
   const button = event.target.closest("[data-copy]");
   if (!button) return;
   const source = document.getElementById(button.dataset.copy);
-  const text = source ? source.textContent.trim() : "";
+  // An <input> (the share link) holds its text as its value.
+  const text = source ? (source.value ?? source.textContent).trim() : "";
   const label = button.textContent;
   try {
     await navigator.clipboard.writeText(text);
     button.textContent = "Copied";
   } catch (err) {
     // No clipboard (plain http, old browser): select the text so Ctrl+C copies it.
-    const range = document.createRange();
-    range.selectNodeContents(source);
-    const selection = window.getSelection();
-    selection.removeAllRanges();
-    selection.addRange(range);
+    if (source.select) {
+      source.select();
+    } else {
+      const range = document.createRange();
+      range.selectNodeContents(source);
+      const selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+    }
     button.textContent = "Selected: press Ctrl+C";
   }
   button.setAttribute("aria-live", "polite");
