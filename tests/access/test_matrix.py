@@ -32,6 +32,7 @@ the reviewer, the owner's e-mail address).
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 import shutil
@@ -242,6 +243,10 @@ def edit_form(w: World, role: str, t: Target) -> dict[str, Any]:
     return {"data": {"name": t.title, "_add": "contributor:Person"}}  # shown, not saved
 
 
+def edit_json_form(w: World, role: str, t: Target) -> dict[str, Any]:
+    return {"data": {"metadata": json.dumps({**t.metadata, "name": t.title})}}  # as it is
+
+
 # Read: anyone on open data (a rejected account's key is refused outright); embargoed
 # data only by its owner and admins, anonymous callers being asked to sign in.
 READ = dict(open="ok ok 401 ok ok ok", embargoed="401 no 401 no ok ok")
@@ -449,6 +454,8 @@ TABLE: tuple[Row, ...] = (
     Row("GET", P + "/{version}/files/{asset_id}", **PAGE_READ),
     Row("GET", P + "/draft/edit", **PAGE_CHANGE, reviewer="no"),
     Row("POST", P + "/draft/edit", **PAGE_CHANGE, body=edit_form),
+    Row("GET", P + "/draft/edit/json", **PAGE_CHANGE, reviewer="no"),
+    Row("POST", P + "/draft/edit/json", **PAGE_CHANGE, body=edit_json_form),
     Row("GET", P + "/owners", **PAGE_READ),
     Row("GET", P + "/history", **PAGE_READ),
     Row("POST", P + "/owners", **PAGE_CHANGE, body=owners_form),

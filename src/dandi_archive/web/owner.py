@@ -20,7 +20,7 @@ from dandi_archive.dandisets import versions as version_service
 from dandi_archive.db.models import Dandiset, User
 from dandi_archive.errors import ArchiveError, BadRequest
 from dandi_archive.publishing import publish as publish_service
-from dandi_archive.web import metadata_form
+from dandi_archive.web import metadata_form, metadata_json
 from dandi_archive.web.session import PostedForm, WebUser, edited_usernames, flash
 from dandi_archive.web.templating import render
 
@@ -148,8 +148,9 @@ def edit(
     form: PostedForm,
 ) -> Response:
     dandiset, draft = _owned_draft(session, user, dandiset_id)
-    if form.get("_add") or form.get("_remove"):
-        # Add or remove a list entry: show the form again, nothing is saved yet.
+    if form.get("_add") or form.get("_remove") or form.get("_render"):
+        # Add or remove a list entry, or show an earlier state again (Undo, in
+        # metadata_undo.js): the form again, nothing is saved yet.
         if form.get("_remove"):
             form = metadata_form.remove_item(form, form.get("_remove"))
         title, metadata, field_errors = metadata_form.parse(form, draft.metadata_, keep_blank=True)
@@ -171,6 +172,78 @@ def edit(
         return _edit_page(request, dandiset, draft, title, metadata, errors, 400, unsaved=True)
     flash(request, "Saved.")
     return redirect(f"/dandiset/{dandiset.identifier}/draft/edit")
+
+
+def _json_page(
+    request: Request,
+    dandiset: Dandiset,
+    draft: Any,
+    text: str,
+    problems: list[tuple[str, str]],
+    status_code: int = 200,
+    unreadable: metadata_json.Unreadable | None = None,
+) -> Response:
+    return render(
+        request,
+        "metadata_json.html",
+        status_code,
+        dandiset=dandiset,
+        version=draft,
+        text=text,
+        problems=problems,
+        unsaved=status_code != 200,
+        unreadable=unreadable,
+    )
+
+
+@router.get("/dandiset/{dandiset_id}/draft/edit/json", response_class=HTMLResponse)
+def edit_json_page(
+    request: Request, session: SessionDep, user: WebUser, dandiset_id: str
+) -> Response:
+    dandiset, draft = _owned_draft(session, user, dandiset_id)
+    errors = metadata_form.precise_errors(
+        draft.metadata_, md.validate_version_metadata(draft.metadata_)
+    )
+    text = metadata_json.dumps(draft.metadata_)
+    return _json_page(request, dandiset, draft, text, metadata_json.problems(errors))
+
+
+@router.post("/dandiset/{dandiset_id}/draft/edit/json", response_class=HTMLResponse)
+def edit_json(
+    request: Request,
+    archive: ArchiveDep,
+    session: SessionDep,
+    user: WebUser,
+    dandiset_id: str,
+    form: PostedForm,
+) -> Response:
+    """Save the whole document typed as JSON; the same service call as the form's."""
+    dandiset, draft = _owned_draft(session, user, dandiset_id)
+    text = form.get("metadata")
+    try:
+        metadata = metadata_json.read(text)
+    except metadata_json.Unreadable as exc:
+        return _json_page(request, dandiset, draft, text, [], 400, unreadable=exc)
+    kept = metadata_json.kept_as_set(metadata, draft.metadata_)
+    try:
+        version_service.update_draft_metadata(
+            archive, session, user, dandiset_id, "draft", None, metadata
+        )
+    except version_service.WrongTypes as exc:
+        errors = metadata_form.precise_errors(metadata, exc.errors)
+        return _json_page(request, dandiset, draft, text, metadata_json.problems(errors), 400)
+    except BadRequest as exc:
+        field = "name" if "name" in exc.message else ""
+        problems = metadata_json.problems([{"field": field, "message": exc.message}])
+        return _json_page(request, dandiset, draft, text, problems, 400)
+    flash(request, "Saved.")
+    if kept:
+        flash(
+            request,
+            f"Kept as the archive sets them (not edited by hand): {', '.join(kept)}.",
+            "warning",
+        )
+    return redirect(f"/dandiset/{dandiset.identifier}/draft/edit/json")
 
 
 # -- owners -------------------------------------------------------------------------------
