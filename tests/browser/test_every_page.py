@@ -164,3 +164,30 @@ def test_one_search_box_per_screen(server, browser):
             assert boxes.count() == 1, (viewport, path, boxes.count())
             assert page.get_by_label(label).is_visible(), (viewport, path, label)
         page.context.close()
+
+
+def test_the_embargo_date_shows_as_its_label_says(server, browser):
+    """The box shows the date in the form the label names, whatever the browser's locale
+    (a date picker would show 06/30/2031 under a "YYYY-MM-DD" label)."""
+    base = server.url
+    page = browser.new_context(viewport=PHONE, locale="en-US").new_page()
+    sign_in(page, base)
+    page.goto(f"{base}/dandiset/new")
+    page.get_by_label("Title").fill("Secret for now")
+    page.get_by_label("Embargo: keep the data private until a date").check()
+    box = page.get_by_label("Embargo ends on (YYYY-MM-DD)")
+    box.press_sequentially("2031-06-30")
+    assert box.input_value() == "2031-06-30"
+    shown = page.evaluate("() => document.getElementById('f-embargo_end').value")
+    assert shown == "2031-06-30"
+    fits(page, PHONE["width"])
+    page.get_by_role("button", name="Create Dandiset").click()
+    page.wait_for_url("**/draft/edit")
+    dandiset = page.url.split("/dandiset/")[1].split("/")[0]
+    key = cli(server, "user", "api-key", ADMIN[0])
+    draft = httpx.get(
+        f"{base}/api/dandisets/{dandiset}/versions/draft/",
+        headers={"Authorization": f"token {key}"},
+    ).json()
+    assert draft["access"][0]["embargoedUntil"] == "2031-06-30"
+    page.context.close()

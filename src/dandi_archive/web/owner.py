@@ -6,6 +6,7 @@ user, so the pages refuse exactly what the API refuses.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -27,6 +28,7 @@ from dandi_archive.web.templating import render
 router = APIRouter(include_in_schema=False)
 LICENSES = ("spdx:CC-BY-4.0", "spdx:CC0-1.0")
 PUBLISHING_REFRESH_SECONDS = 2
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def redirect(url: str) -> RedirectResponse:
@@ -39,7 +41,21 @@ def redirect(url: str) -> RedirectResponse:
 @router.get("/dandiset/new", response_class=HTMLResponse)
 def new_page(request: Request, user: WebUser) -> Response:
     require_approved(user)
-    return render(request, "dandiset_new.html", form={}, errors={}, licenses=LICENSES)
+    return _new_page(request, {}, {})
+
+
+def _new_page(
+    request: Request, values: dict[str, Any], errors: dict[str, str], status_code: int = 200
+) -> Response:
+    return render(
+        request,
+        "dandiset_new.html",
+        status_code,
+        form=values,
+        errors=errors,
+        licenses=LICENSES,
+        default_embargo_end=dandiset_service.default_embargo_end().isoformat(),
+    )
 
 
 @router.post("/dandiset/new", response_class=HTMLResponse)
@@ -58,13 +74,15 @@ def create(
         from datetime import date
 
         try:
+            # Only the form the label names (fromisoformat also takes 20270630, 2027-W26).
+            if not ISO_DATE.fullmatch(values["embargo_end"]):
+                raise ValueError(values["embargo_end"])
             end_date = date.fromisoformat(values["embargo_end"])
         except ValueError:
-            errors["embargo_end"] = "Enter a date as YYYY-MM-DD."
+            example = dandiset_service.default_embargo_end().isoformat()
+            errors["embargo_end"] = f"Enter a date as YYYY-MM-DD, e.g. {example}."
     if errors:
-        return render(
-            request, "dandiset_new.html", 400, form=values, errors=errors, licenses=LICENSES
-        )
+        return _new_page(request, values, errors, 400)
     metadata: dict[str, Any] = {}
     if values["description"]:
         metadata["description"] = values["description"]
@@ -82,14 +100,7 @@ def create(
         )
     except BadRequest as exc:
         key = "embargo_end" if "embargo" in exc.message else "name"
-        return render(
-            request,
-            "dandiset_new.html",
-            400,
-            form=values,
-            errors={key: exc.message},
-            licenses=LICENSES,
-        )
+        return _new_page(request, values, {key: exc.message}, 400)
     flash(request, f"Dandiset {dandiset.identifier} created. Now describe it.")
     return redirect(f"/dandiset/{dandiset.identifier}/draft/edit")
 
