@@ -32,6 +32,7 @@ the reviewer, the owner's e-mail address).
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 import shutil
@@ -241,6 +242,10 @@ def client_form(**values: str) -> Body:
 
 def edit_form(w: World, role: str, t: Target) -> dict[str, Any]:
     return {"data": {"name": t.title, "_add": "contributor:Person"}}  # shown, not saved
+
+
+def edit_json_form(w: World, role: str, t: Target) -> dict[str, Any]:
+    return {"data": {"metadata": json.dumps({**t.metadata, "name": t.title})}}  # as it is
 
 
 # Read: anyone on open data (a rejected account's key is refused outright); embargoed
@@ -478,6 +483,8 @@ TABLE: tuple[Row, ...] = (
     ),
     Row("GET", P + "/draft/edit", **PAGE_CHANGE, reviewer="no"),
     Row("POST", P + "/draft/edit", **PAGE_CHANGE, body=edit_form),
+    Row("GET", P + "/draft/edit/json", **PAGE_CHANGE, reviewer="no"),
+    Row("POST", P + "/draft/edit/json", **PAGE_CHANGE, body=edit_json_form),
     Row("GET", P + "/owners", **PAGE_READ),
     Row("GET", P + "/history", **PAGE_READ),
     Row("POST", P + "/owners", **PAGE_CHANGE, body=owners_form),

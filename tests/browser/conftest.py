@@ -93,6 +93,8 @@ def screenshot():
     ARTIFACTS.mkdir(exist_ok=True)
 
     def take(page, name: str) -> None:
-        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        path = ARTIFACTS / f"{name}.png"  # a name may hold a folder: "phone/home"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(path), full_page=True)
 
     return take

@@ -284,7 +284,7 @@ def test_embargo_end_label_says_the_input_format(api):
     page = signed_in(api, "owner@example.org").get("/dandiset/new").text
     assert re.search(
         r'<label for="f-embargo_end">Embargo ends on \(YYYY-MM-DD\)</label>.*?'
-        r'<input id="f-embargo_end" name="embargo_end" type="date"',
+        r'<input id="f-embargo_end" name="embargo_end" type="text"',
         page,
         re.S,
     )

@@ -86,6 +86,11 @@ def _walk(value: Any, where: str) -> Iterator[str]:
             yield from _walk(item, f"{where}.{index}" if where else str(index))
 
 
+def unstorable(document: Any) -> list[str]:
+    """What in a parsed JSON document the databases cannot store, each naming its field."""
+    return list(_walk(document, ""))
+
+
 def check_json(body: bytes) -> None:
     """Refuse a JSON body the databases cannot take; malformed JSON is left to FastAPI."""
     try:

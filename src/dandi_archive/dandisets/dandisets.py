@@ -89,6 +89,11 @@ def draft_of(session: Session, dandiset: Dandiset, *, lock: bool = False) -> Ver
 # -- create ----------------------------------------------------------------------------
 
 
+def default_embargo_end() -> date:
+    """Where an embargo ends when no date is given: two years from today."""
+    return datetime.now(UTC).date() + timedelta(days=730)
+
+
 def create_dandiset(
     archive: Archive,
     session: Session,
@@ -114,7 +119,7 @@ def create_dandiset(
     if embargo:
         today = datetime.now(UTC).date()
         dandiset.embargo_status = EmbargoStatus.EMBARGOED
-        dandiset.embargo_end_date = embargo_end_date or today + timedelta(days=730)
+        dandiset.embargo_end_date = embargo_end_date or default_embargo_end()
         if dandiset.embargo_end_date <= today:
             raise BadRequest("embargo_end_date must be in the future.")
     session.add(dandiset)

@@ -15,10 +15,12 @@ from importlib.metadata import version as package_version
 from typing import TYPE_CHECKING, Any
 
 import jsonschema.exceptions
+import pydantic
 from dandischema.conf import get_instance_config
 from dandischema.consts import DANDI_SCHEMA_VERSION
 from dandischema.exceptions import JsonschemaValidationError, PydanticValidationError
 from dandischema.metadata import validate
+from dandischema.models import Dandiset as DandisetModel
 
 from dandi_archive.containers import facts as container_facts
 from dandi_archive.standards import bids
@@ -371,6 +373,22 @@ def validate_version_metadata(metadata: dict[str, Any]) -> list[dict[str, str]]:
     else:
         meta.pop("doi", None)
     return _run_validation(meta, "Dandiset")
+
+
+def wrong_types(metadata: dict[str, Any]) -> list[dict[str, str]]:
+    """Values of the wrong JSON type (a list where text belongs, a number for a list…),
+    as [{field, message}]. Metadata may be incomplete or invalid while it is a draft,
+    but not misshapen: everything that reads a draft (citation, search, pages) counts
+    on each field having its schema's type."""
+    try:
+        DandisetModel.model_validate(metadata)
+    except pydantic.ValidationError as exc:
+        return [
+            {"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"]}
+            for err in exc.errors()
+            if err["type"].endswith("_type")
+        ]
+    return []
 
 
 def validate_published_dandiset(metadata: dict[str, Any]) -> list[dict[str, str]]:

@@ -98,6 +98,16 @@ def mark_changed(archive: Archive, session: Session, version: Version) -> None:
     version.validation_errors = []
 
 
+class WrongTypes(BadRequest):
+    """Metadata refused because some values have the wrong type; ``errors`` says where."""
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        where = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
+        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+        super().__init__(f"Some metadata values have the wrong type: {where}{more}.")
+        self.errors = errors
+
+
 def update_draft_metadata(
     archive: Archive,
     session: Session,
@@ -115,6 +125,8 @@ def update_draft_metadata(
     if not isinstance(name, str) or not name.strip():
         raise BadRequest("name must be a non-empty string.")
     new = md.strip_version_metadata(metadata)
+    if wrong := md.wrong_types(new):
+        raise WrongTypes(wrong)
     old = md.strip_version_metadata(draft.metadata_)
     if new == old and name.strip() == draft.name:
         return draft

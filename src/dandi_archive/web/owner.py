@@ -6,6 +6,7 @@ user, so the pages refuse exactly what the API refuses.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -20,13 +21,14 @@ from dandi_archive.dandisets import versions as version_service
 from dandi_archive.db.models import Dandiset, User
 from dandi_archive.errors import ArchiveError, BadRequest
 from dandi_archive.publishing import publish as publish_service
-from dandi_archive.web import metadata_form
+from dandi_archive.web import metadata_form, metadata_json
 from dandi_archive.web.session import PostedForm, WebUser, edited_usernames, flash
 from dandi_archive.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 LICENSES = ("spdx:CC-BY-4.0", "spdx:CC0-1.0")
 PUBLISHING_REFRESH_SECONDS = 2
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def redirect(url: str) -> RedirectResponse:
@@ -39,7 +41,21 @@ def redirect(url: str) -> RedirectResponse:
 @router.get("/dandiset/new", response_class=HTMLResponse)
 def new_page(request: Request, user: WebUser) -> Response:
     require_approved(user)
-    return render(request, "dandiset_new.html", form={}, errors={}, licenses=LICENSES)
+    return _new_page(request, {}, {})
+
+
+def _new_page(
+    request: Request, values: dict[str, Any], errors: dict[str, str], status_code: int = 200
+) -> Response:
+    return render(
+        request,
+        "dandiset_new.html",
+        status_code,
+        form=values,
+        errors=errors,
+        licenses=LICENSES,
+        default_embargo_end=dandiset_service.default_embargo_end().isoformat(),
+    )
 
 
 @router.post("/dandiset/new", response_class=HTMLResponse)
@@ -58,13 +74,15 @@ def create(
         from datetime import date
 
         try:
+            # Only the form the label names (fromisoformat also takes 20270630, 2027-W26).
+            if not ISO_DATE.fullmatch(values["embargo_end"]):
+                raise ValueError(values["embargo_end"])
             end_date = date.fromisoformat(values["embargo_end"])
         except ValueError:
-            errors["embargo_end"] = "Enter a date as YYYY-MM-DD."
+            example = dandiset_service.default_embargo_end().isoformat()
+            errors["embargo_end"] = f"Enter a date as YYYY-MM-DD, e.g. {example}."
     if errors:
-        return render(
-            request, "dandiset_new.html", 400, form=values, errors=errors, licenses=LICENSES
-        )
+        return _new_page(request, values, errors, 400)
     metadata: dict[str, Any] = {}
     if values["description"]:
         metadata["description"] = values["description"]
@@ -82,14 +100,7 @@ def create(
         )
     except BadRequest as exc:
         key = "embargo_end" if "embargo" in exc.message else "name"
-        return render(
-            request,
-            "dandiset_new.html",
-            400,
-            form=values,
-            errors={key: exc.message},
-            licenses=LICENSES,
-        )
+        return _new_page(request, values, {key: exc.message}, 400)
     flash(request, f"Dandiset {dandiset.identifier} created. Now describe it.")
     return redirect(f"/dandiset/{dandiset.identifier}/draft/edit")
 
@@ -148,8 +159,9 @@ def edit(
     form: PostedForm,
 ) -> Response:
     dandiset, draft = _owned_draft(session, user, dandiset_id)
-    if form.get("_add") or form.get("_remove"):
-        # Add or remove a list entry: show the form again, nothing is saved yet.
+    if form.get("_add") or form.get("_remove") or form.get("_render"):
+        # Add or remove a list entry, or show an earlier state again (Undo, in
+        # metadata_undo.js): the form again, nothing is saved yet.
         if form.get("_remove"):
             form = metadata_form.remove_item(form, form.get("_remove"))
         title, metadata, field_errors = metadata_form.parse(form, draft.metadata_, keep_blank=True)
@@ -171,6 +183,78 @@ def edit(
         return _edit_page(request, dandiset, draft, title, metadata, errors, 400, unsaved=True)
     flash(request, "Saved.")
     return redirect(f"/dandiset/{dandiset.identifier}/draft/edit")
+
+
+def _json_page(
+    request: Request,
+    dandiset: Dandiset,
+    draft: Any,
+    text: str,
+    problems: list[tuple[str, str]],
+    status_code: int = 200,
+    unreadable: metadata_json.Unreadable | None = None,
+) -> Response:
+    return render(
+        request,
+        "metadata_json.html",
+        status_code,
+        dandiset=dandiset,
+        version=draft,
+        text=text,
+        problems=problems,
+        unsaved=status_code != 200,
+        unreadable=unreadable,
+    )
+
+
+@router.get("/dandiset/{dandiset_id}/draft/edit/json", response_class=HTMLResponse)
+def edit_json_page(
+    request: Request, session: SessionDep, user: WebUser, dandiset_id: str
+) -> Response:
+    dandiset, draft = _owned_draft(session, user, dandiset_id)
+    errors = metadata_form.precise_errors(
+        draft.metadata_, md.validate_version_metadata(draft.metadata_)
+    )
+    text = metadata_json.dumps(draft.metadata_)
+    return _json_page(request, dandiset, draft, text, metadata_json.problems(errors))
+
+
+@router.post("/dandiset/{dandiset_id}/draft/edit/json", response_class=HTMLResponse)
+def edit_json(
+    request: Request,
+    archive: ArchiveDep,
+    session: SessionDep,
+    user: WebUser,
+    dandiset_id: str,
+    form: PostedForm,
+) -> Response:
+    """Save the whole document typed as JSON; the same service call as the form's."""
+    dandiset, draft = _owned_draft(session, user, dandiset_id)
+    text = form.get("metadata")
+    try:
+        metadata = metadata_json.read(text)
+    except metadata_json.Unreadable as exc:
+        return _json_page(request, dandiset, draft, text, [], 400, unreadable=exc)
+    kept = metadata_json.kept_as_set(metadata, draft.metadata_)
+    try:
+        version_service.update_draft_metadata(
+            archive, session, user, dandiset_id, "draft", None, metadata
+        )
+    except version_service.WrongTypes as exc:
+        errors = metadata_form.precise_errors(metadata, exc.errors)
+        return _json_page(request, dandiset, draft, text, metadata_json.problems(errors), 400)
+    except BadRequest as exc:
+        field = "name" if "name" in exc.message else ""
+        problems = metadata_json.problems([{"field": field, "message": exc.message}])
+        return _json_page(request, dandiset, draft, text, problems, 400)
+    flash(request, "Saved.")
+    if kept:
+        flash(
+            request,
+            f"Kept as the archive sets them (not edited by hand): {', '.join(kept)}.",
+            "warning",
+        )
+    return redirect(f"/dandiset/{dandiset.identifier}/draft/edit/json")
 
 
 # -- owners -------------------------------------------------------------------------------

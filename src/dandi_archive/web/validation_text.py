@@ -24,6 +24,21 @@ TOO_SHORT = re.compile(r"should be non-empty|is too short|at least 1 item|should
 ANY_OF = re.compile(r"is not valid under any of the given schemas")
 MISSING = re.compile(r"'(\w+)' is a required property|^Field required$")
 REQUIRED = "This field is required."
+# A value of the wrong JSON type, as pydantic and JSON Schema say it.
+TYPE = re.compile(
+    r"Input should be a valid (list|string|dictionary|integer|number|boolean)"
+    r"|is not of type '(\w+)'"
+)
+BY_TYPE = {
+    "list": "This should be a list, written [ … ].",
+    "array": "This should be a list, written [ … ].",
+    "string": 'This should be text, written in quotes: "…".',
+    "dictionary": "This should be an object, written { … }.",
+    "object": "This should be an object, written { … }.",
+    "integer": "This should be a whole number.",
+    "number": "This should be a number.",
+    "boolean": "This should be true or false.",
+}
 
 
 def _leaf(path: str) -> str:
@@ -36,6 +51,8 @@ def plain(path: str, message: str) -> str:
     leaf = _leaf(path)
     if missing := MISSING.search(message):
         return f"{missing[1]} is required." if missing[1] else REQUIRED
+    if (wrong := TYPE.search(message)) and (words := BY_TYPE.get(wrong[1] or wrong[2])):
+        return words
     if PATTERN.search(message):
         if leaf == "identifier" and ".contributor." not in f".{path}.":
             return "This identifier is not in the expected form."

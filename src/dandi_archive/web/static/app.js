@@ -58,3 +58,17 @@ document.addEventListener("DOMContentLoaded", () => {
     first.focus();
   }
 });
+
+// The metadata JSON editor: after malformed JSON, the caret goes where reading stopped.
+document.addEventListener("DOMContentLoaded", () => {
+  const box = document.querySelector("textarea[data-error-line]");
+  if (!box) return;
+  const line = Number(box.dataset.errorLine);
+  const lines = box.value.split("\n");
+  let at = Number(box.dataset.errorColumn) - 1;
+  for (let i = 0; i < line - 1 && i < lines.length; i++) at += lines[i].length + 1;
+  box.focus();
+  box.setSelectionRange(at, at);
+  const height = parseFloat(getComputedStyle(box).lineHeight) || 20;
+  box.scrollTop = Math.max(0, (line - 3) * height);
+});
