@@ -64,7 +64,7 @@ STATES = ("open", "embargoed")
 # Routes that are not the archive's: documentation and static files.
 UNCHECKED = {"/api/openapi.json", "/swagger/", "/docs/oauth2-redirect", "/redoc/", "/static"}
 UNCHECKED |= {"/api/docs/swagger/"}
-API_PREFIXES = ("/api/", "/server-info", "/storage/", "/bucket/", "/dandi-dandisets/")
+API_PREFIXES = ("/api/", "/server-info", "/storage/", "/bucket/", "/dandi-dandisets")
 API_PREFIXES += ("/.well-known/", "/context/")
 API_PREFIXES += ("/oauth/token", "/oauth/revoke", "/oauth/introspect", "/oauth/userinfo")
 API_PREFIXES += ("/oauth/jwks",)
@@ -438,6 +438,9 @@ TABLE: tuple[Row, ...] = (
     # which only the download routes give (to owners and admins).
     Row("GET", "/dandi-dandisets/{key}", PUBLIC, "no no no no no no", embedded_only=True),
     Row("GET", "/bucket/{key}", PUBLIC, "no no no no no no", embedded_only=True),
+    # The bucket itself (ListObjects, HeadBucket): public; lists only what anyone reads,
+    # so never the embargoed Dandiset's blob or Zarr (the secrets check below).
+    Row("GET", "/dandi-dandisets", PUBLIC, embedded_only=True),
     # -- pages ----------------------------------------------------------------------------
     Row("GET", "/", PUBLIC),
     Row("GET", "/search", PUBLIC),
