@@ -10,6 +10,8 @@ enforces no bucket policy, and the archive's policy grants no anonymous listing 
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
 import threading
 import time
 import uuid
@@ -30,7 +32,7 @@ from botocore.exceptions import ClientError
 from dandi_archive.app import create_app
 from dandi_archive.testing import free_port
 
-from ..helpers import ApiClient
+from ..helpers import BIN, ApiClient
 from ..omezarr import tree_files, write_ome_zarr
 from ..zarr.test_ngff import upload_asset
 
@@ -271,3 +273,24 @@ def test_s3_errors_and_what_is_not_answered(bucket: Bucket):
         assert other.status_code == 412 and "PreconditionFailed" in other.text
         # Pages are still pages for browsers.
         assert "text/html" in plain.get("/no-such-page").headers["content-type"]
+
+
+def test_the_aws_cli_lists_and_copies_unsigned(bucket: Bucket, tmp_path):
+    if not bucket.embedded:
+        pytest.skip("moto refuses the unsigned HEAD that `aws s3 cp` sends (see Bucket.reader)")
+    _, zarr_id = open_zarr(bucket.api, {"a/0": b"zero", "a/1": b"one", "b": b"bee"})
+    aws = [str(BIN / "aws"), "--no-sign-request", "--endpoint-url", bucket.endpoint]
+    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
+    root = f"s3://{bucket.name}/zarr/{zarr_id}/"
+    listing = subprocess.run([*aws, "s3", "ls", root], capture_output=True, text=True, env=env)
+    assert listing.returncode == 0, listing.stderr
+    assert "PRE a/" in listing.stdout and listing.stdout.rstrip().endswith(" 3 b")
+    copied = subprocess.run(
+        [*aws, "s3", "cp", "--recursive", root, str(tmp_path / "copy")],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert copied.returncode == 0, copied.stderr
+    assert (tmp_path / "copy" / "a" / "1").read_bytes() == b"one"
+    assert (tmp_path / "copy" / "b").read_bytes() == b"bee"
