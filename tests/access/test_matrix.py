@@ -369,6 +369,7 @@ TABLE: tuple[Row, ...] = (
     ),
     Row("GET", V + "/info/", **READ),
     Row("GET", V + "/croissant/", **READ),
+    Row("GET", V + "/ro-crate-metadata.json", **READ),
     # -- API: assets and their bytes ----------------------------------------------------
     Row("GET", V + "/assets/", **READ),
     Row("POST", V + "/assets/", **CHANGE, body=new_asset_body),
