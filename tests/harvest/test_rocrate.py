@@ -87,7 +87,7 @@ def test_a_published_version_is_an_ro_crate(api, tmp_path):
         f"/api/dandisets/{dandiset}/versions/{version}/assets/", params={"path": "image.zarr"}
     ).json()["results"][0]["zarr"]
     assert published_zarr != zarr_asset["zarr"] and f"/zarr/{published_zarr}/tree/" in zarr.id
-    assert json.loads(api.get(zarr.id + ".zgroup").text) == {"zarr_format": 2}
+    assert json.loads(api.download(zarr.id + ".zgroup").content) == {"zarr_format": 2}
 
     # Linked from the landing page, as a button and as a typed Signposting link.
     page = api.get(f"/dandiset/{dandiset}/{version}")
