@@ -18,6 +18,8 @@ from urllib.parse import unquote
 import anyio
 import pytest
 
+from dandi_archive.access.bucket import anonymously_readable, read_refusal
+from dandi_archive.access.listing import list_objects
 from dandi_archive.integrity import fixity
 
 from ..helpers import dandi_etag
@@ -325,3 +327,20 @@ def test_s3_copies_are_tagged_as_the_folder_store_refuses(api, bucket):
         "unowned": True,
         "unknown prefix": True,
     }
+
+
+def test_a_listing_names_exactly_what_anyone_reads(api, bucket):
+    """The batched rule of listings agrees, key by key, with the rule of reads; the
+    listing holds the open objects and none of the protected ones, nor any spelling."""
+    store = api.archive.store
+    keys = [info.key for info in store.list_keys("")]
+    spelled = [spell(key) for key in bucket.values() for spell in SPELLINGS.values()]
+    with api.archive.db.session() as session:
+        batched = anonymously_readable(session, keys + spelled)
+        one_by_one = [read_refusal(session, k, signed=False) is None for k in keys + spelled]
+        assert batched == one_by_one
+        listed = [info.key for info in list_objects(store, session).contents]
+    assert bucket["open blob"] in listed and bucket["open zarr"] in listed
+    protected = ("embargoed blob", "embargoed zarr", "fixity-failed blob")
+    assert not {bucket[name] for name in protected} & set(listed)
+    assert listed == [k for k, ok in zip(keys, batched[: len(keys)], strict=True) if ok]

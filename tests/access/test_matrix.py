@@ -66,7 +66,7 @@ STATES = ("open", "embargoed")
 # Routes that are not the archive's: documentation and static files.
 UNCHECKED = {"/api/openapi.json", "/swagger/", "/docs/oauth2-redirect", "/redoc/", "/static"}
 UNCHECKED |= {"/api/docs/swagger/"}
-API_PREFIXES = ("/api/", "/server-info", "/storage/", "/bucket/", "/dandi-dandisets/")
+API_PREFIXES = ("/api/", "/server-info", "/storage/", "/bucket/", "/dandi-dandisets")
 API_PREFIXES += ("/.well-known/", "/context/")
 API_PREFIXES += ("/oauth/token", "/oauth/revoke", "/oauth/introspect", "/oauth/userinfo")
 API_PREFIXES += ("/oauth/jwks",)
@@ -375,6 +375,7 @@ TABLE: tuple[Row, ...] = (
     ),
     Row("GET", V + "/info/", **READ),
     Row("GET", V + "/croissant/", **READ),
+    Row("GET", V + "/ro-crate-metadata.json", **READ),
     # -- API: assets and their bytes ----------------------------------------------------
     Row("GET", V + "/assets/", **READ),
     Row("POST", V + "/assets/", **CHANGE, body=new_asset_body),
@@ -444,6 +445,9 @@ TABLE: tuple[Row, ...] = (
     # which only the download routes give (to owners and admins).
     Row("GET", "/dandi-dandisets/{key}", PUBLIC, "no no no no no no", embedded_only=True),
     Row("GET", "/bucket/{key}", PUBLIC, "no no no no no no", embedded_only=True),
+    # The bucket itself (ListObjects, HeadBucket): public; lists only what anyone reads,
+    # so never the embargoed Dandiset's blob or Zarr (the secrets check below).
+    Row("GET", "/dandi-dandisets", PUBLIC, embedded_only=True),
     # -- pages ----------------------------------------------------------------------------
     Row("GET", "/", PUBLIC),
     # The instance's logo file: none is configured here, so there is nothing for anyone.

@@ -3,10 +3,15 @@ plain Zarr store over HTTP, so ``zarr.open_group`` reads a published Zarr by URL
 
 from __future__ import annotations
 
+import os
+import subprocess
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
+import pytest
 import uvicorn
 import zarr
 from zarr.storage import FsspecStore
@@ -14,6 +19,7 @@ from zarr.storage import FsspecStore
 from dandi_archive.app import create_app
 from dandi_archive.testing import free_port
 
+from ..helpers import ApiClient, publish, valid_dandiset
 from ..omezarr import tree_files, write_ome_zarr
 from .test_freeze import OLD, freeze
 from .test_ngff import upload_asset
@@ -56,10 +62,11 @@ def test_an_embargoed_zarr_tree_is_for_its_owners(api, owner):
     assert redirect(api, zarr_id, "zarr.json", owner).status_code == 302
 
 
-def test_zarr_opens_a_published_zarr_by_its_tree_url(make_api, tmp_path):
+@contextmanager
+def serving(make_api) -> Iterator[tuple[ApiClient, str]]:
+    """An archive served by uvicorn on a loopback port (zarr and fsspec need real HTTP)."""
     port = free_port()
     api = make_api(base_url=f"http://127.0.0.1:{port}")
-    owner = api.make_user()
     server = uvicorn.Server(
         uvicorn.Config(create_app(api.archive), host="127.0.0.1", port=port, log_level="error")
     )
@@ -69,6 +76,15 @@ def test_zarr_opens_a_published_zarr_by_its_tree_url(make_api, tmp_path):
         deadline = time.monotonic() + 20
         while not server.started and time.monotonic() < deadline:
             time.sleep(0.05)
+        yield api, f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def test_zarr_opens_a_published_zarr_by_its_tree_url(make_api, tmp_path):
+    with serving(make_api) as (api, base):
+        owner = api.make_user()
         data = write_ome_zarr(tmp_path / "img.ome.zarr")
         dandiset = api.create_dandiset(owner)
         asset = upload_asset(
@@ -76,10 +92,63 @@ def test_zarr_opens_a_published_zarr_by_its_tree_url(make_api, tmp_path):
         )
         api.wait_for_jobs()
         frozen = freeze(api, asset["zarr"])
-        url = f"http://127.0.0.1:{port}/api/zarr/{frozen}/tree/"
+        url = f"{base}/api/zarr/{frozen}/tree/"
         group = zarr.open_group(FsspecStore.from_url(url, read_only=True), mode="r")
         assert np.array_equal(group["0"][:], data)
         assert group.attrs["multiscales"][0]["name"] == "test image"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+
+
+# zarr 2 (the API most existing analysis code uses) cannot share the environment with
+# zarr 3: point this variable at a Python that has zarr 2, fsspec and aiohttp
+# (`python -m venv z2 && z2/bin/pip install 'zarr<3' 'fsspec[http]'`) to test it too.
+ZARR2_PYTHON = os.environ.get("DANDI_ARCHIVE_TEST_ZARR2_PYTHON")
+ZARR2_READ = """
+import sys, zarr
+group = zarr.open_group(sys.argv[1], mode="r")
+assert zarr.__version__.startswith("2."), zarr.__version__
+print(int(group["0"][:].astype("int64").sum()), group.attrs["multiscales"][0]["name"])
+"""
+
+
+def test_a_zarr_asset_opens_from_its_content_url(make_api, tmp_path):
+    """The tree URL is one of a Zarr asset's contentUrls, live (draft) and published:
+    zarr.open_group(that URL) reads the image (zarr 3 here; zarr 2 in a subprocess when
+    DANDI_ARCHIVE_TEST_ZARR2_PYTHON names a Python with it)."""
+    with serving(make_api) as (api, base):
+        owner = api.make_user()
+        data = write_ome_zarr(tmp_path / "img.ome.zarr")
+        dandiset = valid_dandiset(api, owner, {"notes.txt": b"notes"})
+        asset = upload_asset(
+            api, owner, dandiset, "img.ome.zarr", tree_files(tmp_path / "img.ome.zarr")
+        )
+        api.wait_for_jobs()
+        version = publish(api, owner, dandiset)
+        urls = {}
+        for name in ("draft", version):
+            listed = api.get(
+                f"/api/dandisets/{dandiset}/versions/{name}/assets/",
+                params={"metadata": 1, "path": "img.ome.zarr"},
+            ).json()["results"]
+            meta = listed[0]["metadata"]
+            trees = [
+                u for u in meta["contentUrl"] if u.endswith(f"/zarr/{listed[0]['zarr']}/tree/")
+            ]
+            assert len(trees) == 1, meta["contentUrl"]
+            assert meta["contentUrl"][1].startswith(api.archive.store.public_url(""))
+            urls[name] = trees[0]
+        assert urls["draft"] == f"{base}/api/zarr/{asset['zarr']}/tree/"
+        assert urls[version] != urls["draft"]  # the published one is the frozen copy
+        for url in urls.values():
+            group = zarr.open_group(url, mode="r")
+            assert np.array_equal(group["0"][:], data)
+            assert group.attrs["multiscales"][0]["name"] == "test image"
+        if ZARR2_PYTHON is None:
+            pytest.skip("zarr 2 not tested: DANDI_ARCHIVE_TEST_ZARR2_PYTHON is not set")
+        read = subprocess.run(
+            [ZARR2_PYTHON, "-c", ZARR2_READ, urls[version]],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert read.returncode == 0, read.stderr
+        assert read.stdout.split() == [str(int(data.astype("int64").sum())), "test", "image"]

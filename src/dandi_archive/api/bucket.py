@@ -6,6 +6,10 @@ Objects are served S3 path-style at ``/{bucket name}/{key}`` (the setting
 ``folder_bucket_name``; URLs the archive hands out use it) and, for URLs written before
 that, at ``/bucket/{key}``: the same routes, the same rules.
 
+The read side of the S3 API (listings, ranged GetObject, HeadObject, HeadBucket,
+GetBucketLocation) is in ``bucket_reads``: boto3, s3fs and the AWS CLI read the bucket
+at ``{archive}/{bucket name}`` as they read S3, without signing.
+
 Requests are authorised by the signed token in the URL (the folder store's presigned
 URLs), not by API keys, exactly like S3 presigned URLs. Objects of open Dandisets are
 public, as in a public bucket; embargoed objects need a signed URL, and blobs that
@@ -15,7 +19,6 @@ failed fixity are not served (see ``access.bucket``, the one rule for reads).
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from xml.sax.saxutils import escape
 
 import anyio
 import defusedxml.ElementTree as SafeET
@@ -25,6 +28,16 @@ from fastapi.responses import FileResponse
 from fastapi.routing import iter_route_contexts
 
 from dandi_archive.access.bucket import read_refusal
+from dandi_archive.api.bucket_reads import (
+    S3_NAMESPACE,
+    object_headers,
+    precondition,
+    ranged_response,
+    read_bucket,
+    s3_error,
+    unsupported,
+    xml_response,
+)
 from dandi_archive.api.deps import ArchiveDep
 from dandi_archive.storage.folder import FolderStore, UploadError
 from dandi_archive.storage.signing import InvalidToken
@@ -33,14 +46,6 @@ router = APIRouter(include_in_schema=False)
 LEGACY_PREFIX = "/bucket/"
 
 MAX_COMPLETE_BODY = 2 * 2**20
-
-
-def s3_error(code: str, message: str, status: int) -> Response:
-    body = (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        f"<Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
-    )
-    return Response(body, status_code=status, media_type="application/xml")
 
 
 def folder_store(archive: ArchiveDep) -> FolderStore:
@@ -64,15 +69,15 @@ async def complete_upload(token: str, request: Request, archive: ArchiveDep) -> 
         etag = await anyio.to_thread.run_sync(store.complete_upload, claims, listed)
     except UploadError as exc:
         return s3_error(exc.code, exc.message, exc.status)
-    key = escape(claims["key"])
-    result = (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        '<CompleteMultipartUploadResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
-        f"<Location>{escape(store.public_url(claims['key']))}</Location>"
-        f"<Bucket>{escape(store.bucket_name)}</Bucket><Key>{key}</Key><ETag>&quot;{etag}&quot;</ETag>"
-        "</CompleteMultipartUploadResult>"
-    )
-    return Response(result, media_type="application/xml")
+    root = ET.Element("CompleteMultipartUploadResult", xmlns=S3_NAMESPACE)
+    for tag, value in (
+        ("Location", store.public_url(claims["key"])),
+        ("Bucket", store.bucket_name),
+        ("Key", claims["key"]),
+        ("ETag", f'"{etag}"'),
+    ):
+        ET.SubElement(root, tag).text = value
+    return xml_response(root)
 
 
 def _parse_complete_body(body: bytes) -> list[tuple[int, str]]:
@@ -108,12 +113,19 @@ def _parse_complete_body(body: bytes) -> list[tuple[int, str]]:
 
 
 @router.api_route(LEGACY_PREFIX + "{key:path}", methods=["GET", "HEAD"])
-def read_object(key: str, archive: ArchiveDep, token: str | None = None) -> Response:
-    """Serve an object as a bucket would: open ones to anyone, embargoed ones with a
-    signed URL. Whether the caller may read ``key`` is decided by one rule
-    (``access.bucket``) on the key exactly as received, and the file served is
-    the one stored under that very key (no other spelling, no symlink)."""
+def read_object(
+    key: str, request: Request, archive: ArchiveDep, token: str | None = None
+) -> Response:
+    """Serve an object as a bucket would (GetObject, HeadObject; see ``bucket_reads``):
+    open ones to anyone, embargoed ones with a signed URL. Whether the caller may read
+    ``key`` is decided by one rule (``access.bucket``) on the key exactly as received,
+    and the file served is the one stored under that very key (no other spelling, no
+    symlink). The bucket's own address with a trailing slash is the bucket's."""
     store = folder_store(archive)
+    if not key and request.url.path.rstrip("/") == f"/{store.bucket_name}":
+        return read_bucket(request, archive)
+    if (refused := unsupported(set(request.query_params))) is not None:
+        return refused
     filename = None
     if token is not None:
         try:
@@ -126,22 +138,35 @@ def read_object(key: str, archive: ArchiveDep, token: str | None = None) -> Resp
     with archive.db.session() as session:
         refusal = read_refusal(session, key, signed=token is not None)
     if refusal is not None:
-        return s3_error(refusal.code, refusal.message, refusal.status)
+        return s3_error(refusal.code, refusal.message, refusal.status, Key=key)
     path = store.object_file(key)
     info = store.head(key) if path is not None else None
     if path is None or info is None:
-        return s3_error("NoSuchKey", "The specified key does not exist.", 404)
+        return s3_error("NoSuchKey", "The specified key does not exist.", 404, Key=key)
     if key.startswith("blobs/"):
         media_type: str | None = "application/octet-stream"
     else:
         media_type = store.content_type(key)
+    if (answer := precondition(request, info.etag)) is not None:
+        return answer
+    if (requested := request.headers.get("range")) is not None:
+        return ranged_response(request, path, info, media_type, requested, filename)
+    headers = object_headers(path, info, media_type)
+    del headers["Content-Type"]
     return FileResponse(
         path,
         filename=filename,
         content_disposition_type="attachment",
         media_type=media_type,
-        headers={"ETag": f'"{info.etag}"', "Accept-Ranges": "bytes"},
+        headers=headers,
     )
+
+
+def bucket_router(bucket_name: str) -> APIRouter:
+    """The bucket's own address (listings, HeadBucket, GetBucketLocation)."""
+    named = APIRouter(include_in_schema=False)
+    named.add_api_route(f"/{bucket_name}", read_bucket, methods=["GET", "HEAD"], name="read_bucket")
+    return named
 
 
 def object_router(bucket_name: str) -> APIRouter:
@@ -149,6 +174,7 @@ def object_router(bucket_name: str) -> APIRouter:
     named = APIRouter(include_in_schema=False)
     path = f"/{bucket_name}/{{key:path}}"
     named.add_api_route(path, read_object, methods=["GET", "HEAD"], name="read_named_object")
+    named.include_router(bucket_router(bucket_name))
     return named
 
 
@@ -165,10 +191,10 @@ class BucketNameTaken(ValueError):
 def check_bucket_name(app_routes: list, bucket_name: str) -> None:
     """Refuse a bucket name that is the first segment of another route of the app: its
     objects' URLs would shadow that route (or be shadowed by it)."""
-    ours = f"/{bucket_name}/{{key}}"
+    ours = (f"/{bucket_name}/{{key}}", f"/{bucket_name}")
     for route in iter_route_contexts(app_routes):
         path = route.path_format or ""
-        if path == ours:
+        if path in ours:
             continue
         if path == f"/{bucket_name}" or path.startswith(f"/{bucket_name}/"):
             raise BucketNameTaken(

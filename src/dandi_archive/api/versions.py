@@ -110,6 +110,22 @@ def get_croissant(
     return linked.JSONLDResponse(croissant.croissant(archive, session, found))
 
 
+@router.get(
+    "/{version}/ro-crate-metadata.json",
+    summary="The version as an RO-Crate 1.2 (its files with sizes, digests and formats)",
+    response_class=linked.JSONLDResponse,
+)
+def get_ro_crate(
+    archive: ArchiveDep, session: SessionDep, user: UserDep, dandiset_id: str, version: str
+) -> linked.JSONLDResponse:
+    # Imported here: only this route needs the rocrate library, so API processes that
+    # never serve a crate do not load it.
+    from dandi_archive.harvest.rocrate import ro_crate
+
+    _, found = service.get_readable_version(session, user, dandiset_id, version)
+    return linked.JSONLDResponse(ro_crate(archive, session, found))
+
+
 @router.put("/{version}/", response_model=VersionInfo, summary="Change the draft's metadata")
 def update_version(
     archive: ArchiveDep,

@@ -252,10 +252,19 @@ def asset_full_metadata(
         meta.update(container_facts.asset_fields(blob.container))
     elif asset.zarr is not None:
         meta.update(zarr_metadata(archive, asset.zarr))
-        meta["contentUrl"] = [download, meta["contentUrl"]]
+        # Last, so the first two keep their places (download, bucket) for clients that
+        # index them: the Zarr as a plain store over HTTP, live or published alike.
+        meta["contentUrl"] = [download, meta["contentUrl"], zarr_tree_url(archive, asset.zarr)]
     if publication:
         meta.update(publication)
     return meta
+
+
+def zarr_tree_url(archive: Archive, zarr: Zarr) -> str:
+    """The Zarr as a plain Zarr store over HTTP (``/api/zarr/{id}/tree/``): every path
+    redirects to its bytes, so ``zarr.open_group(url)`` opens a published (frozen) Zarr
+    as it opens a live one; the bucket URL of a frozen one is its manifest, not a store."""
+    return f"{archive.settings.api_url}/zarr/{zarr.id}/tree/"
 
 
 def zarr_metadata(archive: Archive, zarr: Zarr) -> dict[str, Any]:

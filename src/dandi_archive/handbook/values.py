@@ -34,6 +34,8 @@ class InstanceValues:
     base_url: str
     api_url: str
     bucket_url: str
+    bucket_endpoint: str  # where S3 clients (boto3, s3fs, aws) send requests, path-style
+    bucket_name: str
     dandi_instance: str  # how the dandi client names this archive
     api_key_var: str  # the environment variable the client reads the API key from
     keyring_service: str
@@ -80,6 +82,12 @@ def instance_values(settings: Settings, bucket_url: str) -> InstanceValues:
         base_url=settings.public_url,
         api_url=settings.api_url,
         bucket_url=bucket_url.rstrip("/"),
+        bucket_endpoint=(
+            (settings.s3_endpoint_url or "https://s3.amazonaws.com").rstrip("/")
+            if settings.s3_bucket
+            else settings.public_url.rstrip("/")
+        ),
+        bucket_name=settings.s3_bucket or settings.folder_bucket_name,
         dandi_instance=client_name,
         api_key_var=f"{client_name.upper().replace('-', '_')}_API_KEY",
         keyring_service=f"dandi-api-{client_name}",

@@ -19,8 +19,9 @@ class Item:
     media_type: str | None
 
 
-def _link(url: str, rel: str, media_type: str | None = None) -> str:
+def _link(url: str, rel: str, media_type: str | None = None, profile: str | None = None) -> str:
     typed = f'; type="{media_type}"' if media_type else ""
+    typed += f'; profile="{profile}"' if profile else ""
     return f'<{url}>; rel="{rel}"{typed}'
 
 
@@ -32,14 +33,15 @@ def licence_url(licence: str) -> str:
 def link_header(
     *,
     landing_url: str,
-    described_by: Iterable[tuple[str, str]],
+    described_by: Iterable[tuple[str, str] | tuple[str, str, str]],
     doi: str | None,
     licences: Iterable[str],
     items: Iterable[Item],
 ) -> str:
     links = [
         _link(f"https://doi.org/{doi}" if doi else landing_url, "cite-as"),
-        *(_link(url, "describedby", media_type) for url, media_type in described_by),
+        # (URL, media type[, profile]): an RO-Crate is JSON-LD of the RO-Crate profile.
+        *(_link(link[0], "describedby", *link[1:]) for link in described_by),
         _link("https://schema.org/Dataset", "type"),
         _link("https://schema.org/AboutPage", "type"),
     ]

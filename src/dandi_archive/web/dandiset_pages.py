@@ -195,12 +195,20 @@ def landing(
     return page
 
 
+# RO-Crate 1.2's profile URI: a typed link with it tells a harvester that this JSON-LD
+# is the crate, not the plain metadata.
+RO_CRATE_PROFILE = "https://w3id.org/ro/crate"
+
+
 def signposts(archive: Archive, session: Session, dandiset: Dandiset, version: Version) -> str:
     """The landing page's FAIR Signposting links (open Dandisets only)."""
     settings = archive.settings
     meta = version.metadata_ or {}
     api = f"{settings.api_url}/dandisets/{dandiset.identifier}/versions/{version.version}/"
-    described_by = [(api, "application/ld+json")]
+    described_by: list[tuple[str, str] | tuple[str, str, str]] = [
+        (api, "application/ld+json"),
+        (f"{api}ro-crate-metadata.json", "application/ld+json", RO_CRATE_PROFILE),
+    ]
     if not version.is_draft:
         prefix = manifest_prefix(dandiset.identifier, version.version)
         manifest = archive.store.public_url(prefix + "dandiset.jsonld")

@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dandi_archive.api import errors as api_errors
+from dandi_archive.api.bucket_reads import no_such_bucket
 from dandi_archive.errors import ArchiveError, NotAuthenticated
 from dandi_archive.web.templating import render
 
@@ -57,6 +58,9 @@ async def http_error(request: Request, exc: Exception) -> Response:
     if is_api(request):
         return await api_errors.http_error(request, exc)
     assert isinstance(exc, StarletteHTTPException)
+    serves_bucket = bool(getattr(request.app.state, "file_prefixes", ()))
+    if exc.status_code == 404 and serves_bucket and (s3 := no_such_bucket(request)):
+        return s3
     message = "There is nothing at this address." if exc.status_code == 404 else str(exc.detail)
     return error_page(request, exc.status_code, message)
 
