@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import uuid
 from datetime import UTC, datetime
-from importlib.metadata import version as package_version
 from typing import TYPE_CHECKING, Any
 
 import jsonschema.exceptions
@@ -20,6 +19,7 @@ from dandischema.consts import DANDI_SCHEMA_VERSION
 from dandischema.exceptions import JsonschemaValidationError, PydanticValidationError
 from dandischema.metadata import validate
 
+from dandi_archive.config import archive_version
 from dandi_archive.storage.base import manifest_key
 
 if TYPE_CHECKING:
@@ -274,7 +274,7 @@ def published_by(now: datetime) -> dict[str, Any]:
     software: dict[str, Any] = {
         "id": uuid.uuid4().urn,
         "name": f"{instance_name()} API",
-        "version": package_version("dandi-archive"),
+        "version": archive_version(),
         "schemaKey": "Software",
     }
     if get_instance_config().instance_identifier:
