@@ -538,18 +538,21 @@ def _with_assets(session: Session, count: int, entries: list[PathEntry]) -> AtPa
     return AtPath(count, entries, assets)
 
 
-def get_readable_asset(session: Session, user: User | None, asset_id: str) -> tuple[Asset, bool]:
-    """An asset by id alone, with whether it is embargoed (in no open Dandiset).
+def get_readable_asset(
+    session: Session, user: User | None, asset_id: str
+) -> tuple[Asset, bool, list[Dandiset]]:
+    """An asset by id alone, with whether it is embargoed (in no open Dandiset) and the
+    Dandisets that hold it.
 
     An embargoed asset is shown only to owners and readers of a Dandiset that holds it.
     """
     asset = get_asset(session, asset_id)
     dandisets = dandisets_of_asset(session, asset)
     if not dandisets or any(d.embargo_status == "OPEN" for d in dandisets):
-        return asset, False
+        return asset, False, dandisets
     if not any(may_read(session, d, user) for d in dandisets):
         require_readable(session, dandisets[0], user)
-    return asset, True
+    return asset, True, dandisets
 
 
 def publication_stamps(
