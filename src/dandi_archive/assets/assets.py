@@ -450,36 +450,39 @@ def folder_children(
         select(func.count(), func.coalesce(func.sum(Folder.file_count), 0)).where(*in_folder)
     ).one()
     count = int(sub_count + row.file_count - sub_files)  # SUM is NUMERIC on PostgreSQL
-    sub_folders = select(Folder.path.label("path"), null().label("asset_id")).where(*in_folder)
-    files = select(VersionAsset.path.label("path"), VersionAsset.asset_id.label("asset_id")).where(
-        VersionAsset.version_id == version.id, VersionAsset.folder == folder
-    )
+    # A sub-folder's totals are in its own row: listed with it, not looked up after.
+    sub_folders = select(
+        Folder.path.label("path"),
+        null().label("asset_id"),
+        Folder.file_count.label("files"),
+        Folder.total_size.label("size"),
+    ).where(*in_folder)
+    files = select(
+        VersionAsset.path.label("path"),
+        VersionAsset.asset_id.label("asset_id"),
+        null().label("files"),
+        null().label("size"),
+    ).where(VersionAsset.version_id == version.id, VersionAsset.folder == folder)
     children = union_all(sub_folders, files).subquery()
     rows = session.execute(
         select(children).order_by(children.c.path).offset(offset).limit(limit)
     ).all()
-    folder_paths = [r.path for r in rows if r.asset_id is None]
     asset_ids = [uuid.UUID(str(r.asset_id)) for r in rows if r.asset_id is not None]
-    totals = {
-        f.path: (f.file_count, f.total_size)
-        for f in session.scalars(
-            select(Folder).where(Folder.version_id == version.id, Folder.path.in_(folder_paths))
-        )
-    }
-    sizes = {
-        asset_id: size
-        for asset_id, size in session.execute(
-            select(Asset.id, func.coalesce(AssetBlob.size, Zarr.size))
-            .join(AssetBlob, AssetBlob.id == Asset.blob_id, isouter=True)
-            .join(Zarr, Zarr.id == Asset.zarr_id, isouter=True)
-            .where(Asset.id.in_(asset_ids))
-        )
-    }
+    sizes = {}
+    if asset_ids:  # a page of sub-folders only (the usual upper levels) needs no sizes
+        sizes = {
+            asset_id: size
+            for asset_id, size in session.execute(
+                select(Asset.id, func.coalesce(AssetBlob.size, Zarr.size))
+                .join(AssetBlob, AssetBlob.id == Asset.blob_id, isouter=True)
+                .join(Zarr, Zarr.id == Asset.zarr_id, isouter=True)
+                .where(Asset.id.in_(asset_ids))
+            )
+        }
     entries = []
     for r in rows:
         if r.asset_id is None:
-            files_below, size = totals.get(r.path, (0, 0))
-            entries.append(PathEntry(r.path, None, files_below, size or 0))
+            entries.append(PathEntry(r.path, None, r.files or 0, r.size or 0))
         else:
             asset_id = uuid.UUID(str(r.asset_id))
             entries.append(PathEntry(r.path, asset_id, 1, sizes.get(asset_id) or 0))
