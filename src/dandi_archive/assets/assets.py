@@ -570,22 +570,26 @@ def publication_stamps(
     ids = list(asset_ids)
     if not ids:
         return {}
-    first = {
-        asset_id: version_id
-        for asset_id, version_id in session.execute(
-            select(VersionAsset.asset_id, func.min(Version.id))
-            .join(Version, Version.id == VersionAsset.version_id)
-            .where(VersionAsset.asset_id.in_(ids), Version.version != "draft")
-            .group_by(VersionAsset.asset_id)
-        )
+    first = (
+        select(VersionAsset.asset_id, func.min(Version.id).label("version_id"))
+        .join(Version, Version.id == VersionAsset.version_id)
+        .where(VersionAsset.asset_id.in_(ids), Version.version != "draft")
+        .group_by(VersionAsset.asset_id)
+        .subquery()
+    )
+    # Only the two fields of each version's document (not the whole of it), in the same
+    # query that finds the versions.
+    rows = session.execute(
+        select(
+            first.c.asset_id,
+            Version.metadata_["datePublished"],
+            Version.metadata_["publishedBy"],
+        ).join(Version, Version.id == first.c.version_id)
+    )
+    return {
+        asset_id: {"datePublished": published, "publishedBy": by}
+        for asset_id, published, by in rows
     }
-    versions = {
-        vid: {"datePublished": meta.get("datePublished"), "publishedBy": meta.get("publishedBy")}
-        for vid, meta in session.execute(
-            select(Version.id, Version.metadata_).where(Version.id.in_(set(first.values())))
-        )
-    }
-    return {asset_id: versions[vid] for asset_id, vid in first.items()}
 
 
 def documents(
