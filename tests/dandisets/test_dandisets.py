@@ -101,7 +101,12 @@ def test_pagination_links(api):
     last = api.get("/api/dandisets/", params={"page_size": 2, "page": 3}).json()
     assert last["next"] is None
     assert len(last["results"]) == 1
-    assert api.get("/api/dandisets/", params={"page_size": 2, "page": 9}).json()["results"] == []
+    assert last["count"] == 5
+    past = api.get("/api/dandisets/", params={"page_size": 2, "page": 9}).json()
+    assert past["results"] == [] and past["count"] == 5
+    # The count is that of the filtered selection, not of every Dandiset.
+    found = api.get("/api/dandisets/", params={"page_size": 1, "search": "D3"}).json()
+    assert found["count"] == 1 and found["results"][0]["draft_version"]["name"] == "D3"
     # An oversized page is served at upstream's maximum, 1000, not refused.
     big = api.get("/api/dandisets/", params={"page_size": 5000})
     assert big.status_code == 200 and len(big.json()["results"]) == 5

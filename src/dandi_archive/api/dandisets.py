@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from dandi_archive.access.permissions import is_owner, require_owner, require_readable
 from dandi_archive.api.deps import ArchiveDep, SessionDep, UserDep
-from dandi_archive.api.pagination import Page, PageParams, page_params, paginated
+from dandi_archive.api.pagination import Page, PageParams, counted_page, page_params, paginated
 from dandi_archive.api.schemas import (
     DandisetCreate,
     DandisetOut,
@@ -117,9 +117,7 @@ def list_dandisets(
     query: ListQueryDep,
     params: PageDep,
 ) -> dict:
-    stmt = service.query_dandisets(session, query)
-    count = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    dandisets = list(session.scalars(stmt.offset(params.offset).limit(params.page_size)))
+    count, dandisets = counted_page(session, service.query_dandisets(session, query), params)
     results = dandisets_out(session, dandisets, user, detail=False)
     return paginated(request, params, count, results, params.offset + len(results) < count)
 
