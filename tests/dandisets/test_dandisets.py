@@ -26,6 +26,18 @@ def test_create_returns_detail_and_fills_metadata(api):
     assert "(Version draft) [Data set]. DANDI Archive." in metadata["citation"]
 
 
+@pytest.mark.parametrize("embargo", ["false", "true"])
+def test_create_answers_the_dandiset_as_read_back(api, embargo):
+    # The answer is built from what creation wrote, not read back: it must be the same.
+    key = api.make_user()
+    body = {"name": "Spikes", "metadata": DANDISET_METADATA}
+    created = api.post(f"/api/dandisets/?embargo={embargo}", key, json=body).json()
+    read = api.get(f"/api/dandisets/{created['identifier']}/", key).json()
+    for answer in (created, read):  # validation may have run in between
+        del answer["draft_version"]["status"], answer["draft_version"]["modified"]
+    assert created == read
+
+
 def test_default_contributor_is_the_creator(api):
     key = api.make_user(name="Ada Lovelace")
     dandiset = api.create_dandiset(key, metadata={"description": "x"})
