@@ -60,8 +60,9 @@ class AssetAddress:
     asset_id: str
 
 
-def asset_address(dandiset_id: str, version: str, asset_id: str) -> AssetAddress:
-    """A dependency, so the routes list the path parameters in URL order."""
+async def asset_address(dandiset_id: str, version: str, asset_id: str) -> AssetAddress:
+    """A dependency, so the routes list the path parameters in URL order (async: no
+    thread-pool hand-off)."""
     return AssetAddress(dandiset_id, version, asset_id)
 
 
