@@ -342,7 +342,7 @@ def setup(archive: Archive, n: int, sample: int) -> str:
     db = archive.db
     with db.session(write=True) as session:
         user = users.create_user(session, ADMIN, name="Bench Admin", admin=True)
-        dandiset = dandiset_service.create_dandiset(
+        draft = dandiset_service.create_dandiset(
             archive,
             session,
             user,
@@ -361,7 +361,7 @@ def setup(archive: Archive, n: int, sample: int) -> str:
                 ],
             },
         )
-        identifier = dandiset.identifier
+        identifier = draft.dandiset.identifier
 
     # The sample goes through the service the API uses, one transaction per asset.
     started = time.perf_counter()

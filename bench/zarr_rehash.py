@@ -177,7 +177,7 @@ def main() -> None:
     try:
         with archive.db.session(write=True) as session:
             user = users.create_user(session, "bench@example.org", name="Bench Mark", admin=True)
-            dandiset = dandisets.create_dandiset(archive, session, user, "Bench", {})
+            dandiset = dandisets.create_dandiset(archive, session, user, "Bench", {}).dandiset
             zarr = zarrs.create_zarr(archive, session, user, "big.zarr", dandiset.identifier)
             user_id, zarr_id = user.id, str(zarr.id)
         paths = object_paths(args.objects)

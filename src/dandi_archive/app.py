@@ -42,7 +42,7 @@ from dandi_archive.api import docs as api_docs
 from dandi_archive.api.head import HeadAsGet
 from dandi_archive.api.transient import RetryConflicts
 from dandi_archive.archive import build_archive
-from dandi_archive.config import Settings
+from dandi_archive.config import Settings, archive_version
 from dandi_archive.instance import Archive
 from dandi_archive.integrity.tasks import periodic_jobs
 from dandi_archive.storage.folder import FolderStore
@@ -79,7 +79,7 @@ def create_app(archive: Archive | None = None, settings: Settings | None = None)
     app = FastAPI(
         title="DANDI Archive API",
         description=DESCRIPTION,
-        version=info.package_version("dandi-archive"),
+        version=archive_version(),
         docs_url=None,  # served from packaged assets by api.docs
         redoc_url=None,
         openapi_url="/api/openapi.json",

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 import secrets
 from email.utils import parseaddr
-from functools import cached_property
+from functools import cache, cached_property
+from importlib.metadata import version as package_version
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -426,3 +427,10 @@ class Settings(BaseSettings):
 
 def _split_domains(value: str) -> list[str]:
     return [entry.strip().lower() for entry in value.split(",") if entry.strip()]
+
+
+@cache
+def archive_version() -> str:
+    """This package's installed version. Read once per process: the lookup parses the
+    installed metadata files (2 ms, nearly all the cost of ``/api/info/``)."""
+    return package_version("dandi-archive")

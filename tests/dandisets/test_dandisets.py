@@ -26,6 +26,18 @@ def test_create_returns_detail_and_fills_metadata(api):
     assert "(Version draft) [Data set]. DANDI Archive." in metadata["citation"]
 
 
+@pytest.mark.parametrize("embargo", ["false", "true"])
+def test_create_answers_the_dandiset_as_read_back(api, embargo):
+    # The answer is built from what creation wrote, not read back: it must be the same.
+    key = api.make_user()
+    body = {"name": "Spikes", "metadata": DANDISET_METADATA}
+    created = api.post(f"/api/dandisets/?embargo={embargo}", key, json=body).json()
+    read = api.get(f"/api/dandisets/{created['identifier']}/", key).json()
+    for answer in (created, read):  # validation may have run in between
+        del answer["draft_version"]["status"], answer["draft_version"]["modified"]
+    assert created == read
+
+
 def test_default_contributor_is_the_creator(api):
     key = api.make_user(name="Ada Lovelace")
     dandiset = api.create_dandiset(key, metadata={"description": "x"})
@@ -101,7 +113,12 @@ def test_pagination_links(api):
     last = api.get("/api/dandisets/", params={"page_size": 2, "page": 3}).json()
     assert last["next"] is None
     assert len(last["results"]) == 1
-    assert api.get("/api/dandisets/", params={"page_size": 2, "page": 9}).json()["results"] == []
+    assert last["count"] == 5
+    past = api.get("/api/dandisets/", params={"page_size": 2, "page": 9}).json()
+    assert past["results"] == [] and past["count"] == 5
+    # The count is that of the filtered selection, not of every Dandiset.
+    found = api.get("/api/dandisets/", params={"page_size": 1, "search": "D3"}).json()
+    assert found["count"] == 1 and found["results"][0]["draft_version"]["name"] == "D3"
     # An oversized page is served at upstream's maximum, 1000, not refused.
     big = api.get("/api/dandisets/", params={"page_size": 5000})
     assert big.status_code == 200 and len(big.json()["results"]) == 5

@@ -47,6 +47,7 @@ def test_publish_makes_an_immutable_version(api):
     assets = published.json()["results"]
     assert [a["path"] for a in assets] == ["sub-1/a.txt", "sub-2/b.txt"]
     assert all(a["metadata"]["datePublished"] == metadata["datePublished"] for a in assets)
+    assert all(a["metadata"]["publishedBy"] == metadata["publishedBy"] for a in assets)
     assert all("dandi:sha2-256" in a["metadata"]["digest"] for a in assets)
 
     # Nothing about the published version can change.

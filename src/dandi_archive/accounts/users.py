@@ -95,8 +95,10 @@ def regenerate_api_key(session: Session, user: User, *, keep_session: str | None
 
 
 def user_for_api_key(session: Session, key: str) -> User | None:
-    api_key = session.get(ApiKey, key)
-    return api_key.user if api_key else None
+    # One query, not the key's row and then its user: this runs on every API request.
+    return session.scalar(
+        select(User).join(ApiKey, ApiKey.user_id == User.id).where(ApiKey.key == key)
+    )
 
 
 def describe_user(user: User) -> dict[str, object]:

@@ -21,7 +21,6 @@ from dandi_archive.api.deps import ArchiveDep, SessionDep, UserDep
 from dandi_archive.api.pagination import Page, PageParams, page_params, paginated
 from dandi_archive.api.schemas import AssetOut, AssetValidation, AssetWrite, PathAsset, PathEntryOut
 from dandi_archive.assets import assets as service
-from dandi_archive.assets.assets import dandisets_of_asset
 from dandi_archive.containers import facts as container_facts
 from dandi_archive.dandisets.dandisets import get_dandiset
 from dandi_archive.dandisets.versions import get_readable_version
@@ -43,8 +42,10 @@ class Found:
 
     asset: Asset
     embargoed: bool
-    dandiset: Dandiset | None  # the Dandiset named in the URL; None for /api/assets/{id}/
-    version: Version | None = None  # likewise, the version
+    # The Dandiset named in the URL, or (for /api/assets/{id}/) every one holding it:
+    # a download counts for each.
+    dandisets: list[Dandiset]
+    version: Version | None = None  # the version named in the URL; None for /api/assets/{id}/
 
 
 def readable_version(
@@ -63,8 +64,9 @@ class AssetAddress:
     asset_id: str
 
 
-def asset_address(dandiset_id: str, version: str, asset_id: str) -> AssetAddress:
-    """A dependency, so the routes list the path parameters in URL order."""
+async def asset_address(dandiset_id: str, version: str, asset_id: str) -> AssetAddress:
+    """A dependency, so the routes list the path parameters in URL order (async: no
+    thread-pool hand-off)."""
     return AssetAddress(dandiset_id, version, asset_id)
 
 
@@ -75,13 +77,13 @@ def asset_in_version(session: SessionDep, user: UserDep, address: AddressDep) ->
     """An asset of a version the caller may read."""
     dandiset, found = get_readable_version(session, user, address.dandiset_id, address.version)
     asset = service.get_asset_in_version(session, found, address.asset_id)
-    return Found(asset, is_embargoed(dandiset), dandiset, found)
+    return Found(asset, is_embargoed(dandiset), [dandiset], found)
 
 
 def asset_by_id(session: SessionDep, user: UserDep, asset_id: str) -> Found:
     """An asset by id alone, if the caller may read it (see get_readable_asset)."""
-    asset, embargoed = service.get_readable_asset(session, user, asset_id)
-    return Found(asset, embargoed, None)
+    asset, embargoed, dandisets = service.get_readable_asset(session, user, asset_id)
+    return Found(asset, embargoed, dandisets)
 
 
 VersionDep = Annotated[tuple[Dandiset, Version], Depends(readable_version)]
@@ -148,16 +150,13 @@ def download_redirect(
     return RedirectResponse(url, status_code=302)
 
 
-def count_download(
-    archive: Archive, request: Request, session: Session, asset: Asset, dandiset: Dandiset | None
-) -> None:
+def count_download(archive: Archive, request: Request, dandisets: list[Dandiset]) -> None:
     """Count a download: a GET that starts at the first byte (a reader's later ranges and
     HEAD requests are not new downloads)."""
     if request.method != "GET" or not request.headers.get("range", "bytes=0-").startswith(
         "bytes=0-"
     ):
         return
-    dandisets = [dandiset] if dandiset else dandisets_of_asset(session, asset)
     archive.downloads.add(d.id for d in dandisets)
 
 
@@ -223,7 +222,7 @@ def add_read_routes(target: APIRouter, locate: Callable[..., Found], names: Read
         content_disposition: Literal["attachment", "inline"] = "attachment",
     ) -> RedirectResponse:
         response = download_redirect(archive, found.asset, content_disposition)
-        count_download(archive, request, session, found.asset, found.dandiset)
+        count_download(archive, request, found.dandisets)
         return response
 
 

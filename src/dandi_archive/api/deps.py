@@ -19,7 +19,9 @@ from dandi_archive.oauth.tokens import user_for_access_token
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_archive(request: Request) -> Archive:
+async def get_archive(request: Request) -> Archive:
+    # async: FastAPI runs a plain ``def`` dependency on its thread pool, a hand-off per
+    # request for what is an attribute read.
     return request.app.state.archive
 
 

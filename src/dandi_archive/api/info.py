@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from importlib.metadata import version as package_version
 from typing import Any
 
 from dandischema.conf import get_instance_config
@@ -11,6 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import HttpUrl, ValidationError
 
 from dandi_archive.api.deps import ArchiveDep
+from dandi_archive.config import archive_version
 from dandi_archive.errors import BadRequest
 
 router = APIRouter(tags=["info"])
@@ -40,7 +40,7 @@ def server_info(archive: ArchiveDep) -> dict[str, Any]:
         "schema_version": DANDI_SCHEMA_VERSION,
         "schema_url": f"{settings.api_url}/schemas/?model=Dandiset",
         "allowed_schema_versions": list(ALLOWED_INPUT_SCHEMAS),
-        "version": package_version("dandi-archive"),
+        "version": archive_version(),
         "services": {
             "api": {"url": settings.api_url},
             "webui": {"url": settings.webui_url},

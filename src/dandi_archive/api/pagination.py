@@ -10,6 +10,8 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query, Request
 from pydantic import BaseModel
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
 
 MAX_PAGE_SIZE = 1000
 # Bounds OFFSET ((page - 1) * page_size) far below 64 bits: a larger page was a 500.
@@ -65,3 +67,20 @@ def paginated(
 ) -> dict[str, Any]:
     following, previous = page_links(request, params, has_next)
     return {"count": count, "next": following, "previous": previous, "results": results}
+
+
+def counted_page(session: Session, stmt: Select, params: PageParams) -> tuple[int, list[Any]]:
+    """How many rows ``stmt`` selects, and this page of them, in one query: the count
+    rides along each row as a window (the filters, a search's above all, are evaluated
+    once, not again by a separate COUNT). Only a page past the end asks for the count.
+
+    ``stmt`` selects one entity, without DISTINCT or GROUP BY (each row counts once)."""
+    rows = session.execute(
+        stmt.add_columns(func.count().over()).offset(params.offset).limit(params.page_size)
+    ).all()
+    if rows:
+        return int(rows[0][1]), [row[0] for row in rows]
+    if params.offset == 0:
+        return 0, []
+    count = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    return int(count or 0), []

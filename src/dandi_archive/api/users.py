@@ -30,7 +30,7 @@ for path in ("/auth/token/", "/auth/token"):
 
 
 @router.get("/users/me/", response_model=UserOut, summary="Your account")
-def me(user: UserDep) -> UserOut:
+async def me(user: UserDep) -> UserOut:  # the user is loaded: nothing to wait for
     if user is None:
         raise NotAuthenticated()
     return UserOut(**users.describe_user(user))

@@ -455,36 +455,39 @@ def folder_children(
         select(func.count(), func.coalesce(func.sum(Folder.file_count), 0)).where(*in_folder)
     ).one()
     count = int(sub_count + row.file_count - sub_files)  # SUM is NUMERIC on PostgreSQL
-    sub_folders = select(Folder.path.label("path"), null().label("asset_id")).where(*in_folder)
-    files = select(VersionAsset.path.label("path"), VersionAsset.asset_id.label("asset_id")).where(
-        VersionAsset.version_id == version.id, VersionAsset.folder == folder
-    )
+    # A sub-folder's totals are in its own row: listed with it, not looked up after.
+    sub_folders = select(
+        Folder.path.label("path"),
+        null().label("asset_id"),
+        Folder.file_count.label("files"),
+        Folder.total_size.label("size"),
+    ).where(*in_folder)
+    files = select(
+        VersionAsset.path.label("path"),
+        VersionAsset.asset_id.label("asset_id"),
+        null().label("files"),
+        null().label("size"),
+    ).where(VersionAsset.version_id == version.id, VersionAsset.folder == folder)
     children = union_all(sub_folders, files).subquery()
     rows = session.execute(
         select(children).order_by(children.c.path).offset(offset).limit(limit)
     ).all()
-    folder_paths = [r.path for r in rows if r.asset_id is None]
     asset_ids = [uuid.UUID(str(r.asset_id)) for r in rows if r.asset_id is not None]
-    totals = {
-        f.path: (f.file_count, f.total_size)
-        for f in session.scalars(
-            select(Folder).where(Folder.version_id == version.id, Folder.path.in_(folder_paths))
-        )
-    }
-    sizes = {
-        asset_id: size
-        for asset_id, size in session.execute(
-            select(Asset.id, func.coalesce(AssetBlob.size, Zarr.size))
-            .join(AssetBlob, AssetBlob.id == Asset.blob_id, isouter=True)
-            .join(Zarr, Zarr.id == Asset.zarr_id, isouter=True)
-            .where(Asset.id.in_(asset_ids))
-        )
-    }
+    sizes = {}
+    if asset_ids:  # a page of sub-folders only (the usual upper levels) needs no sizes
+        sizes = {
+            asset_id: size
+            for asset_id, size in session.execute(
+                select(Asset.id, func.coalesce(AssetBlob.size, Zarr.size))
+                .join(AssetBlob, AssetBlob.id == Asset.blob_id, isouter=True)
+                .join(Zarr, Zarr.id == Asset.zarr_id, isouter=True)
+                .where(Asset.id.in_(asset_ids))
+            )
+        }
     entries = []
     for r in rows:
         if r.asset_id is None:
-            files_below, size = totals.get(r.path, (0, 0))
-            entries.append(PathEntry(r.path, None, files_below, size or 0))
+            entries.append(PathEntry(r.path, None, r.files or 0, r.size or 0))
         else:
             asset_id = uuid.UUID(str(r.asset_id))
             entries.append(PathEntry(r.path, asset_id, 1, sizes.get(asset_id) or 0))
@@ -543,18 +546,21 @@ def _with_assets(session: Session, count: int, entries: list[PathEntry]) -> AtPa
     return AtPath(count, entries, assets)
 
 
-def get_readable_asset(session: Session, user: User | None, asset_id: str) -> tuple[Asset, bool]:
-    """An asset by id alone, with whether it is embargoed (in no open Dandiset).
+def get_readable_asset(
+    session: Session, user: User | None, asset_id: str
+) -> tuple[Asset, bool, list[Dandiset]]:
+    """An asset by id alone, with whether it is embargoed (in no open Dandiset) and the
+    Dandisets that hold it.
 
     An embargoed asset is shown only to owners and readers of a Dandiset that holds it.
     """
     asset = get_asset(session, asset_id)
     dandisets = dandisets_of_asset(session, asset)
     if not dandisets or any(d.embargo_status == "OPEN" for d in dandisets):
-        return asset, False
+        return asset, False, dandisets
     if not any(may_read(session, d, user) for d in dandisets):
         require_readable(session, dandisets[0], user)
-    return asset, True
+    return asset, True, dandisets
 
 
 def publication_stamps(
@@ -569,22 +575,26 @@ def publication_stamps(
     ids = list(asset_ids)
     if not ids:
         return {}
-    first = {
-        asset_id: version_id
-        for asset_id, version_id in session.execute(
-            select(VersionAsset.asset_id, func.min(Version.id))
-            .join(Version, Version.id == VersionAsset.version_id)
-            .where(VersionAsset.asset_id.in_(ids), Version.version != "draft")
-            .group_by(VersionAsset.asset_id)
-        )
+    first = (
+        select(VersionAsset.asset_id, func.min(Version.id).label("version_id"))
+        .join(Version, Version.id == VersionAsset.version_id)
+        .where(VersionAsset.asset_id.in_(ids), Version.version != "draft")
+        .group_by(VersionAsset.asset_id)
+        .subquery()
+    )
+    # Only the two fields of each version's document (not the whole of it), in the same
+    # query that finds the versions.
+    rows = session.execute(
+        select(
+            first.c.asset_id,
+            Version.metadata_["datePublished"],
+            Version.metadata_["publishedBy"],
+        ).join(Version, Version.id == first.c.version_id)
+    )
+    return {
+        asset_id: {"datePublished": published, "publishedBy": by}
+        for asset_id, published, by in rows
     }
-    versions = {
-        vid: {"datePublished": meta.get("datePublished"), "publishedBy": meta.get("publishedBy")}
-        for vid, meta in session.execute(
-            select(Version.id, Version.metadata_).where(Version.id.in_(set(first.values())))
-        )
-    }
-    return {asset_id: versions[vid] for asset_id, vid in first.items()}
 
 
 def documents(

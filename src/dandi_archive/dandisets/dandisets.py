@@ -103,7 +103,9 @@ def create_dandiset(
     *,
     embargo: bool = False,
     embargo_end_date: date | None = None,
-) -> Dandiset:
+) -> Version:
+    """A new Dandiset with its draft; returns the draft (``draft.dandiset`` is the
+    Dandiset)."""
     user = require_approved(user)
     if not isinstance(name, str) or not name.strip():
         raise BadRequest("name is required and must be a non-empty string.")
@@ -132,10 +134,10 @@ def create_dandiset(
     session.flush()
     folders.create_root(session, draft.id)
     dois.mint_for_dandiset(archive, session, dandiset)
-    search_index.index_dandiset(session, draft)
+    search_index.index_dandiset(session, draft, new=True)
     audit.create_dandiset(session, dandiset.id, user, draft.name, embargo)
     archive.defer(session, "validate_version", version_id=draft.id)
-    return dandiset
+    return draft
 
 
 def _requested_identifier(metadata: dict[str, Any], user: User) -> int | None:

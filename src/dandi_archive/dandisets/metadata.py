@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import uuid
 from datetime import UTC, datetime
-from importlib.metadata import version as package_version
 from typing import TYPE_CHECKING, Any
 
 import jsonschema.exceptions
@@ -22,6 +21,7 @@ from dandischema.exceptions import JsonschemaValidationError, PydanticValidation
 from dandischema.metadata import validate
 from dandischema.models import Dandiset as DandisetModel
 
+from dandi_archive.config import archive_version
 from dandi_archive.containers import facts as container_facts
 from dandi_archive.standards import bids
 from dandi_archive.storage.base import manifest_key
@@ -291,7 +291,7 @@ def published_by(now: datetime) -> dict[str, Any]:
     software: dict[str, Any] = {
         "id": uuid.uuid4().urn,
         "name": f"{instance_name()} API",
-        "version": package_version("dandi-archive"),
+        "version": archive_version(),
         "schemaKey": "Software",
     }
     if get_instance_config().instance_identifier:

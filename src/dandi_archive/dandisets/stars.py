@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, func, select
+from sqlalchemy import ColumnElement, case, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from dandi_archive.access.permissions import require_approved, require_readable, visible_to_user
@@ -75,28 +75,24 @@ def star_count(session: Session, dandiset_id: int) -> int:
 
 
 def star_infos(session: Session, dandiset_ids: list[int], user: User | None) -> dict[int, StarInfo]:
-    """Stars of each Dandiset and whether the caller starred it: one grouped count and
-    one lookup of the caller's stars, however many Dandisets a page holds."""
+    """Stars of each Dandiset and whether the caller starred it: one grouped query,
+    however many Dandisets a page holds."""
     if not dandiset_ids:
         return {}
-    counts: dict[int, int] = {
-        dandiset_id: count
-        for dandiset_id, count in session.execute(
-            select(DandisetStar.dandiset_id, func.count())
-            .where(DandisetStar.dandiset_id.in_(dandiset_ids))
-            .group_by(DandisetStar.dandiset_id)
+    mine = DandisetStar.user_id == (user.id if user is not None else None)
+    rows = session.execute(
+        select(
+            DandisetStar.dandiset_id,
+            func.count(),
+            func.coalesce(func.sum(case((mine, 1), else_=0)), 0),
         )
-    }
-    mine: set[int] = set()
-    if user is not None:
-        mine = set(
-            session.scalars(
-                select(DandisetStar.dandiset_id).where(
-                    DandisetStar.user_id == user.id, DandisetStar.dandiset_id.in_(dandiset_ids)
-                )
-            )
-        )
-    return {i: StarInfo(count=counts.get(i, 0), starred=i in mine) for i in dandiset_ids}
+        .where(DandisetStar.dandiset_id.in_(dandiset_ids))
+        .group_by(DandisetStar.dandiset_id)
+    )
+    infos = {i: StarInfo(count=0, starred=False) for i in dandiset_ids}
+    for dandiset_id, count, starred in rows:
+        infos[dandiset_id] = StarInfo(count=count, starred=starred > 0)
+    return infos
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,13 @@ import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select, union_all
 from sqlalchemy.orm import Session
 
 from dandi_archive.access.permissions import require_owner, require_readable
 from dandi_archive.audit import events as audit
 from dandi_archive.dandisets import metadata as md
-from dandi_archive.dandisets.dandisets import get_dandiset
+from dandi_archive.dandisets.dandisets import get_dandiset, parse_identifier
 from dandi_archive.db.models import (
     Asset,
     AssetStatus,
@@ -50,9 +50,23 @@ def get_version(
 def get_readable_version(
     session: Session, user: User | None, identifier: str, version: str
 ) -> tuple[Dandiset, Version]:
-    dandiset = get_dandiset(session, identifier)
+    if not VERSION_ID.match(version):  # refused after the Dandiset's own checks
+        dandiset = get_dandiset(session, identifier)
+        require_readable(session, dandiset, user)
+        return dandiset, get_version(session, dandiset, version)
+    # The Dandiset and its version in one query: this starts most read requests.
+    row = session.execute(
+        select(Dandiset, Version)
+        .outerjoin(Version, (Version.dandiset_id == Dandiset.id) & (Version.version == version))
+        .where(Dandiset.id == parse_identifier(identifier))
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"Dandiset {identifier} does not exist.")
+    dandiset, found = row
     require_readable(session, dandiset, user)
-    return dandiset, get_version(session, dandiset, version)
+    if found is None:
+        raise NotFound(f"Dandiset {dandiset.identifier} has no version {version}.")
+    return dandiset, found
 
 
 def get_writable_draft(
@@ -156,6 +170,9 @@ def list_versions(session: Session, dandiset: Dandiset, order: str | None) -> An
     )
 
 
+_WAITING = [AssetStatus.PENDING, AssetStatus.VALIDATING]
+
+
 def asset_validation_errors(session: Session, version: Version) -> list[dict[str, str]]:
     """Errors of this version's assets, as [{field, message, path}], shortened for display.
 
@@ -163,26 +180,29 @@ def asset_validation_errors(session: Session, version: Version) -> list[dict[str
     version cannot be published before they are done.
     """
     member = select(VersionAsset.asset_id).where(VersionAsset.version_id == version.id)
-    waiting = session.execute(
-        select(Asset.path)
-        .where(
-            Asset.id.in_(member), Asset.status.in_([AssetStatus.PENDING, AssetStatus.VALIDATING])
+
+    def first(statuses: list[AssetStatus]) -> Any:
+        """The first assets (by path) in one of these states, as a subquery."""
+        return (
+            select(Asset.path, Asset.status, Asset.validation_errors)
+            .where(Asset.id.in_(member), Asset.status.in_(statuses))
+            .order_by(Asset.path)
+            .limit(MAX_LISTED_ASSET_ERRORS)
+            .subquery()
         )
-        .order_by(Asset.path)
-        .limit(MAX_LISTED_ASSET_ERRORS)
-    ).scalars()
-    errors = [
-        {"field": "", "message": "asset is currently being validated, please wait.", "path": p}
-        for p in waiting
-    ]
-    invalid = session.execute(
-        select(Asset.path, Asset.validation_errors)
-        .where(Asset.id.in_(member), Asset.status == AssetStatus.INVALID)
-        .order_by(Asset.path)
-        .limit(MAX_LISTED_ASSET_ERRORS)
-    )
-    for path, asset_errors in invalid:
-        errors.extend({**e, "path": path} for e in asset_errors or [])
+
+    # Both lists in one round trip; each keeps its own limit and the database's order.
+    both = union_all(select(first(_WAITING)), select(first([AssetStatus.INVALID]))).subquery()
+    rows = session.execute(
+        select(both).order_by(case((both.c.status == AssetStatus.INVALID, 1), else_=0), both.c.path)
+    ).all()
+    errors: list[dict[str, str]] = []
+    for path, status, asset_errors in rows:
+        if status == AssetStatus.INVALID:
+            errors.extend({**e, "path": path} for e in asset_errors or [])
+        else:
+            message = "asset is currently being validated, please wait."
+            errors.append({"field": "", "message": message, "path": path})
     # What data standards' validators (BIDS) found wrong with files of the draft.
     for path, finding in standard_findings.blocking_asset_findings(
         session, version.id, MAX_LISTED_ASSET_ERRORS

@@ -164,12 +164,24 @@ def _document(version: Version, facet_values: Iterable[tuple[str, str]]) -> dict
     }
 
 
-def index_dandiset(session: Session, version: Version) -> None:
-    """(Re)write a draft's document and the facet values its metadata states."""
+def index_dandiset(session: Session, version: Version, *, new: bool = False) -> None:
+    """(Re)write a draft's document and the facet values its metadata states.
+
+    ``new``: the Dandiset was created in this transaction, so it has no facet rows and
+    no document yet, and nothing needs to be read first."""
     if not version.is_draft:
         return
     dandiset_id = version.dandiset_id
     stated = metadata_facets(version.metadata_ or {})
+    if new:
+        session.add_all(
+            SearchFacet(dandiset_id=dandiset_id, facet=f, value=v, files=0, in_metadata=True)
+            for f, v in stated
+        )
+        doc = _document(version, stated)
+        session.add(SearchDandiset(dandiset_id=dandiset_id, version_id=version.id, **doc))
+        session.flush()
+        return
     rows = _facet_rows(session, dandiset_id)
     for key, row in rows.items():
         row.in_metadata = key in stated

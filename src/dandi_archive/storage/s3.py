@@ -18,6 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from dandischema.digests.dandietag import Part
 
 from dandi_archive.storage.base import ObjectInfo
+from dandi_archive.storage.presign import PROBE_KEY, QuerySigner
 
 EMBARGO_TAGGING = "embargoed=true"
 
@@ -80,6 +81,23 @@ class S3Store:
                 connect_timeout=5,
                 read_timeout=60,
             ),
+        )
+
+    @cached_property
+    def _signer(self) -> QuerySigner | None:
+        """Presigns without botocore's per-URL machinery; only for static credentials
+        (from the environment or an instance profile they may rotate or carry a token)."""
+        access_key_id, secret_access_key = self._credentials
+        if not access_key_id or not secret_access_key:
+            return None
+        probe = self.client.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": PROBE_KEY}, ExpiresIn=60
+        )
+        return QuerySigner(
+            probe,
+            access_key_id=access_key_id,
+            secret_access_key=secret_access_key,
+            region=self.region,
         )
 
     @property
@@ -184,6 +202,14 @@ class S3Store:
         return response["UploadId"]
 
     def presign_upload_part(self, key: str, multipart_id: str, part: Part, expires: int) -> str:
+        if self._signer is not None:
+            return self._signer.url(
+                "PUT",
+                key,
+                expires,
+                params={"partNumber": str(part.number), "uploadId": multipart_id},
+                headers={"Content-Length": str(part.size)},
+            )
         return self.client.generate_presigned_url(
             "upload_part",
             Params={
@@ -350,9 +376,13 @@ class S3Store:
     def presign_download(
         self, key: str, expires: int, filename: str | None = None, method: str = "GET"
     ) -> str:
+        disposition = f'attachment; filename="{filename}"' if filename else None
+        if self._signer is not None:
+            query = {"response-content-disposition": disposition} if disposition else None
+            return self._signer.url(method, key, expires, params=query)
         params = {"Bucket": self.bucket, "Key": key}
-        if filename:
-            params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
+        if disposition:
+            params["ResponseContentDisposition"] = disposition
         operation = "head_object" if method == "HEAD" else "get_object"
         return self.client.generate_presigned_url(
             operation, Params=params, ExpiresIn=expires, HttpMethod=method

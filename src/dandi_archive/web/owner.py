@@ -97,7 +97,7 @@ def create(
             metadata,
             embargo=bool(values["embargo"]),
             embargo_end_date=end_date,
-        )
+        ).dandiset
     except BadRequest as exc:
         key = "embargo_end" if "embargo" in exc.message else "name"
         return _new_page(request, values, {key: exc.message}, 400)
