@@ -226,9 +226,15 @@ def test_unknown_prefixes_and_unowned_objects_are_not_served(api, bucket, prefix
             "zarr/not-a-uuid/x",
             "dandisets/999999/draft/dandiset.jsonld",
             "blobs",
-            "",
+            *([""] if prefix == "/bucket/" else []),
         ):
             assert raw_request(api, "GET", prefix + key).status == 404, key
+    if prefix != "/bucket/":
+        # The named bucket's root is a ListObjects request: it answers, listing none of them.
+        listing = raw_request(api, "GET", prefix)
+        assert listing.status == 200
+        for stray in (b"stray/", b"not-a-uuid", b"999999"):
+            assert stray not in listing.body
 
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
