@@ -12,7 +12,7 @@ DATA   ?= archive-data
 HUB_NODE ?= build/hub-node
 CHP      := $(HUB_NODE)/node_modules/.bin/configurable-http-proxy
 
-.PHONY: run test install install-test install-hub lint browser hub hub-proxy
+.PHONY: run test install install-test install-hub lint browser hub hub-proxy zarr2
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,15 @@ $(CHP):
 		npm install --prefix $(HUB_NODE) --no-audit --no-fund --loglevel=error configurable-http-proxy@5; \
 	else echo "NOTE: npm is missing; the DANDI Hub tests will be skipped." >&2; fi
 
+# zarr 2 in a virtualenv of its own (it cannot share one with zarr 3), for the test that
+# opens a published Zarr from its contentUrl with both.
+ZARR2_VENV ?= build/zarr2-venv
+ZARR2_PY   := $(ZARR2_VENV)/bin/python
+zarr2: $(ZARR2_PY)
+$(ZARR2_PY):
+	$(PYTHON) -m venv $(ZARR2_VENV)
+	$(ZARR2_VENV)/bin/pip install --quiet 'zarr>=2.18,<3' 'fsspec[http]>=2024.1'
+
 lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -49,5 +58,6 @@ lint: install-test
 browser:
 	./scripts/ensure_chromium.sh
 
-test: lint browser hub-proxy
-	DANDI_HUB_PROXY_PREFIX=$(abspath $(HUB_NODE)) $(BIN)/pytest
+test: lint browser hub-proxy zarr2
+	DANDI_HUB_PROXY_PREFIX=$(abspath $(HUB_NODE)) \
+	DANDI_ARCHIVE_TEST_ZARR2_PYTHON=$(abspath $(ZARR2_PY)) $(BIN)/pytest
