@@ -168,6 +168,44 @@ def test_the_api_refuses_wrong_types_in_words(api, owner, dandiset):
     )
 
 
+def test_nulls_and_deep_shapes_are_the_drafts_business(api, owner, dandiset):
+    """A draft may hold nulls and misshapen values below what the archive reads (the
+    dandi client's update-from-DOI script writes them); every page, document and search
+    reading it still works."""
+    person = {
+        "schemaKey": "Person",
+        "name": None,
+        "roleName": ["dcite:Author"],
+        "affiliation": [{"schemaKey": "Affiliation", "name": None}],
+    }
+    # What `dandi service-scripts update-dandiset-from-doi` writes: each affiliation's
+    # name is the DOI record's affiliation object.
+    from_doi = {
+        "schemaKey": "Person",
+        "name": "Doe, Jane",
+        "roleName": ["dcite:Author"],
+        "includeInCitation": True,
+        "affiliation": [{"name": {"name": "University of Somewhere"}}],
+    }
+    r = api.put(
+        f"/api/dandisets/{dandiset}/versions/draft/",
+        owner,
+        json={
+            "name": "Nulls",
+            "metadata": {"contributor": [person, from_doi], "keywords": None},
+        },
+    )
+    assert r.status_code == 200, r.text
+    for url in (
+        f"/dandiset/{dandiset}",
+        f"/dandiset/{dandiset}/draft/cite.bib",
+        f"/dandiset/{dandiset}/draft/CITATION.cff",
+        "/search?q=Nulls",
+    ):
+        assert api.client.get(url).status_code == 200, url
+    assert api.get("/api/dandisets/", owner, params={"search": "Nulls"}).status_code == 200
+
+
 def test_undo_shows_an_earlier_state_without_saving(api):
     key = make_account(api, "owner@example.org")
     dandiset = api.create_dandiset(key, "Undo", {"description": "Kept"})

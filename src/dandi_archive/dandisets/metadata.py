@@ -385,10 +385,16 @@ def validate_version_metadata(metadata: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def wrong_types(metadata: dict[str, Any]) -> list[dict[str, str]]:
-    """Values of the wrong JSON type (a list where text belongs, a number for a list…),
-    as [{field, message}]. Metadata may be incomplete or invalid while it is a draft,
-    but not misshapen: everything that reads a draft (citation, search, pages) counts
-    on each field having its schema's type."""
+    """Values of the wrong JSON type where the archive's own readers (citation, search,
+    pages) rely on the type: a top-level field (``contributor: 5``, ``keywords: 3``), an
+    item of one, or a contributor's name; as [{field, message}].
+
+    Anything deeper is the draft's business, as on dandiarchive.org, which stores draft
+    metadata as sent: the dandi client itself writes some misshapen values (its
+    ``service-scripts update-dandiset-from-doi`` sends each affiliation's name as an
+    object), and they only make the draft invalid. A null is a missing value, never a
+    wrong type.
+    """
     try:
         DandisetModel.model_validate(metadata)
     except pydantic.ValidationError as exc:
@@ -396,8 +402,16 @@ def wrong_types(metadata: dict[str, Any]) -> list[dict[str, str]]:
             {"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"]}
             for err in exc.errors()
             if err["type"].endswith("_type")
+            and err.get("input") is not None
+            and _read_by_the_archive(err["loc"])
         ]
     return []
+
+
+def _read_by_the_archive(loc: tuple[Any, ...]) -> bool:
+    """Whether the archive's readers depend on the type at this location: a top-level
+    field, an item of one (a contributor that is not an object), a contributor's name."""
+    return len(loc) <= 2 or (len(loc) == 4 and loc[0] == "contributor" and loc[3] == "name")
 
 
 def validate_published_dandiset(metadata: dict[str, Any]) -> list[dict[str, str]]:
