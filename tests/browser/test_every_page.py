@@ -22,7 +22,9 @@ pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 LONG_WORD = "Electrophysiological_recordings_of_hippocampal_place_cells_during_navigation"
-LONG_FILE = "sub-hippocampus01/sub-hippocampus01_ses-20240101T120000_desc-preprocessed_ecephys.nwb"
+LONG_FILE = (
+    "sub-hippocampus01/sub-hippocampus01_ses-20240101T120000_desc-preprocessed_ecephys-notes.txt"
+)
 METADATA = {
     "description": f"A description with a long address: https://example.org/{LONG_WORD}/data",
     "license": ["spdx:CC-BY-4.0"],

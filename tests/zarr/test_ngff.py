@@ -42,7 +42,12 @@ def test_ome_zarr_is_validated_and_summarised(api, owner, dandiset, tmp_path):
     asset = upload_asset(
         api, owner, dandiset, "img.ome.zarr", tree_files(tmp_path / "img.ome.zarr")
     )
-    assert validation(api, dandiset, asset) == {"status": "Valid", "validation_errors": []}
+    assert validation(api, dandiset, asset) == {
+        "status": "Valid",
+        "validation_errors": [],
+        "validation_warnings": [],
+        "nwb_inspection": None,
+    }
     ngff = metadata(api, asset)["ngff"]
     assert ngff == {
         "version": "0.4",
